@@ -1,0 +1,238 @@
+// The one registry of pgwarden errors: id, SQLSTATE, severity and wording. Leaf module (imports nothing from src/).
+// docs/errors.md lists every id; test/unit/errors.test.ts fails when the two disagree.
+
+/** SQLSTATE codes pgwarden itself sends. Upstream errors are relayed byte for byte and never appear here. */
+export const SqlState = {
+  protocolViolation: '08P01',
+  tooManyConnections: '53300',
+  invalidPassword: '28P01',
+  invalidAuthorization: '28000',
+  connectionFailure: '08006',
+  insufficientPrivilege: '42501',
+  queryCanceled: '57014',
+  systemError: '58000',
+  inFailedTransaction: '25P02',
+  featureNotSupported: '0A000',
+  internalError: 'XX000',
+} as const;
+export type SqlState = (typeof SqlState)[keyof typeof SqlState];
+
+export type Severity = 'ERROR' | 'FATAL';
+
+export interface ErrorFields {
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
+/** Base of every error pgwarden shows a client. `message` always starts with `pgwarden:`. */
+export abstract class PgwardenError extends Error {
+  abstract readonly id: string;
+  abstract readonly sqlstate: SqlState;
+  abstract readonly severity: Severity;
+  readonly detail: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(message: string, fields: ErrorFields = {}) {
+    super(message.startsWith('pgwarden:') ? message : `pgwarden: ${message}`, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = new.target.name;
+    this.detail = fields.detail;
+    this.hint = fields.hint;
+  }
+}
+
+/** Malformed, out-of-order or oversized frontend message. FATAL: closes this connection only. */
+export class ProtocolError extends PgwardenError {
+  readonly sqlstate = SqlState.protocolViolation;
+  readonly severity = 'FATAL' as const;
+  constructor(readonly id: `PGW_PROTO_${string}`, message: string, fields?: ErrorFields) {
+    super(message, fields);
+  }
+  static messageTooLarge(code: string, length: number, max: number): ProtocolError {
+    return new ProtocolError('PGW_PROTO_MESSAGE_TOO_LARGE', `message '${code}' of ${length} bytes exceeds the limit of ${max} bytes`, {
+      hint: 'Raise limits.max_message_size in the pgwarden config if such large statements are expected.',
+    });
+  }
+  static malformed(what: string): ProtocolError {
+    return new ProtocolError('PGW_PROTO_MALFORMED', `malformed frontend message: ${what}`);
+  }
+  static unexpected(what: string): ProtocolError {
+    return new ProtocolError('PGW_PROTO_UNEXPECTED', `unexpected frontend message: ${what}`);
+  }
+  static replicationRefused(): ProtocolError {
+    return new ProtocolError('PGW_PROTO_REPLICATION_REFUSED', 'replication connections are not supported through pgwarden', {
+      hint: 'Connect replication clients directly to the PostgreSQL server.',
+    });
+  }
+  static startupTimeout(ms: number): ProtocolError {
+    return new ProtocolError('PGW_PROTO_STARTUP_TIMEOUT', `the connection did not complete its startup within ${ms} ms`);
+  }
+  static unsupported(what: string): ProtocolError {
+    return new ProtocolError('PGW_PROTO_UNSUPPORTED', `${what} is not supported through pgwarden`);
+  }
+}
+
+/** Too many client connections. */
+export class ConnectionLimitError extends PgwardenError {
+  readonly id = 'PGW_CONN_LIMIT';
+  readonly sqlstate = SqlState.tooManyConnections;
+  readonly severity = 'FATAL' as const;
+  constructor(max: number) {
+    super(`too many client connections (limit ${max})`, { hint: 'Close idle connections or raise limits.max_client_connections.' });
+  }
+}
+
+/** Upstream PostgreSQL unreachable or closed. Names host:port and the errno, never credentials. */
+export class UpstreamError extends PgwardenError {
+  readonly id = 'PGW_UPSTREAM_UNAVAILABLE';
+  readonly sqlstate = SqlState.connectionFailure;
+  readonly severity = 'FATAL' as const;
+  constructor(target: string, why: string, fields?: ErrorFields) {
+    super(`upstream PostgreSQL at ${target} is unavailable: ${why}`, {
+      hint: 'Check that the server named in --upstream is running and reachable from pgwarden.',
+      ...fields,
+    });
+  }
+}
+
+/** A rule denied the statement. */
+export class PolicyDenied extends PgwardenError {
+  readonly id = 'PGW_POLICY_DENIED';
+  readonly sqlstate = SqlState.insufficientPrivilege;
+  readonly severity = 'ERROR' as const;
+  constructor(readonly rule: string | null, reason: string, fields?: ErrorFields) {
+    super(`statement denied by rule "${rule ?? 'default'}": ${reason}`, {
+      hint: 'Narrow the statement (fewer rows, named columns, no privileged functions) or ask an operator to change the policy.',
+      ...fields,
+    });
+  }
+}
+
+/** A human approver denied the statement. */
+export class ApprovalDenied extends PgwardenError {
+  readonly id = 'PGW_APPROVAL_DENIED';
+  readonly sqlstate = SqlState.insufficientPrivilege;
+  readonly severity = 'ERROR' as const;
+  constructor(readonly requestId: string, readonly rule: string | null, by: string, reason: string) {
+    super(`request ${requestId} (rule "${rule ?? 'default'}") was denied by ${by}${reason ? `: ${reason}` : ''}`, {
+      hint: 'Change the statement as the approver asked, or state why you need it with a /* reason: ... */ comment and try again.',
+    });
+  }
+}
+
+/** No approver decided before the request expired. */
+export class ApprovalExpired extends PgwardenError {
+  readonly id = 'PGW_APPROVAL_EXPIRED';
+  readonly sqlstate = SqlState.queryCanceled;
+  readonly severity = 'ERROR' as const;
+  constructor(readonly requestId: string, readonly rule: string | null, timeoutText: string) {
+    super(`request ${requestId} (rule "${rule ?? 'default'}") expired after ${timeoutText} without a decision`, {
+      hint: 'Try again later when an approver is available, or add a /* reason: ... */ comment so approvers can decide faster.',
+    });
+  }
+}
+
+/** The client cancelled a statement while it waited for approval (Postgres answers a cancel with 57014 too). */
+export class ApprovalWithdrawn extends PgwardenError {
+  readonly id = 'PGW_APPROVAL_WITHDRAWN';
+  readonly sqlstate = SqlState.queryCanceled;
+  readonly severity = 'ERROR' as const;
+  constructor(readonly requestId: string) {
+    super(`canceling statement due to user request; approval request ${requestId} was withdrawn`);
+  }
+}
+
+/** Review needed but no approval channel is configured. */
+export class ApprovalNotConfigured extends PgwardenError {
+  readonly id = 'PGW_APPROVAL_NOT_CONFIGURED';
+  readonly sqlstate = SqlState.insufficientPrivilege;
+  readonly severity = 'ERROR' as const;
+  constructor(readonly rule: string | null) {
+    super(`approval required by rule "${rule ?? 'default'}" but no approval channel is configured`, {
+      hint: 'Ask an operator to configure approvals, or run a statement the policy allows.',
+    });
+  }
+}
+
+/** The approval store (Redis) cannot be reached: statements that need review fail closed. */
+export class ApprovalsUnavailable extends PgwardenError {
+  readonly id = 'PGW_APPROVALS_UNAVAILABLE';
+  readonly sqlstate = SqlState.systemError;
+  readonly severity = 'ERROR' as const;
+  constructor(why: string, fields?: ErrorFields) {
+    super(`approvals are unavailable (${why}); statements that need review are refused until the approval store is reachable`, {
+      hint: 'Retry later. Statements the policy allows keep working.',
+      ...fields,
+    });
+  }
+}
+
+/** A result grew past its row budget and was not approved to continue. */
+export class RowBudgetExceeded extends PgwardenError {
+  readonly id = 'PGW_ROW_BUDGET_EXCEEDED';
+  readonly sqlstate = SqlState.insufficientPrivilege;
+  readonly severity = 'ERROR' as const;
+  constructor(maxRows: number, fields?: ErrorFields) {
+    super(`result exceeded the row budget of ${maxRows} rows`, {
+      hint: 'Add a LIMIT or a narrower WHERE clause.',
+      ...fields,
+    });
+  }
+}
+
+/** The audit record a statement needs could not be written and audit.required is on. */
+export class AuditUnavailable extends PgwardenError {
+  readonly id = 'PGW_AUDIT_UNAVAILABLE';
+  readonly sqlstate = SqlState.systemError;
+  readonly severity = 'ERROR' as const;
+  constructor(why: string) {
+    super(`the audit record for this statement could not be written (${why}); refused because audit.required is on`, {
+      hint: 'Retry later; an operator must restore the audit destination.',
+    });
+  }
+}
+
+/** After an error inside a transaction block, everything but ROLLBACK/COMMIT answers this, as PostgreSQL does. */
+export class InFailedTransaction extends PgwardenError {
+  readonly id = 'PGW_TX_ABORTED';
+  readonly sqlstate = SqlState.inFailedTransaction;
+  readonly severity = 'ERROR' as const;
+  constructor() {
+    super('current transaction is aborted, commands ignored until end of transaction block', {
+      hint: 'A statement in this transaction was refused by pgwarden. Send ROLLBACK and retry.',
+    });
+  }
+}
+
+/** Anything unexpected. Details go to the log under `ref`, never to the client. */
+export class InternalError extends PgwardenError {
+  readonly id = 'PGW_INTERNAL';
+  readonly sqlstate = SqlState.internalError;
+  readonly severity: Severity;
+  constructor(readonly ref: string, fatal = false, cause?: unknown) {
+    super(`internal error (ref ${ref})`, { cause });
+    this.severity = fatal ? 'FATAL' : 'ERROR';
+  }
+}
+
+/** Startup-only failures: bad config or rule files. Printed as `file:line:col: reason` and exit code 2. */
+export class ConfigError extends Error {
+  readonly id = 'PGW_CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export class RuleFileError extends Error {
+  readonly id = 'PGW_RULES_INVALID';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}:${column}: ${reason}`);
+    this.name = 'RuleFileError';
+  }
+}

@@ -1,0 +1,49 @@
+// Verdict, Actor and review types shared by policy (produces them), proxy and approvals (consume them).
+
+export type Action = 'allow' | 'deny' | 'review';
+export type ApprovalScope = 'once' | 'fingerprint';
+
+/** Who sent a statement. */
+export interface Actor {
+  /** Postgres user name (passthrough auth) or the authenticated identity. */
+  readonly user: string;
+  /** application_name from the startup message ('' when absent). */
+  readonly application: string;
+  /** Client IP address. */
+  readonly address: string;
+  /** The agent's human owner, where known (never may approve the agent's requests). */
+  readonly owner?: string;
+}
+
+/** Session facts a rule may match on besides the statement. */
+export interface SessionInfo {
+  readonly database: string;
+  readonly inTransactionBlock: boolean;
+  /** Evaluation time (injected for deterministic tests and time windows). */
+  readonly now: Date;
+}
+
+export interface ReviewSpec {
+  /** Approver identities allowed to decide (groups expanded). */
+  readonly approvers: readonly string[];
+  /** The group names as written in the rule, for display. */
+  readonly groups: readonly string[];
+  /** Distinct approvals needed. */
+  readonly quorum: number;
+  readonly timeoutMs: number;
+  /** Scopes an approver may choose; `fingerprint` grants last `grantTtlMs`. */
+  readonly scopes: readonly ApprovalScope[];
+  readonly grantTtlMs: number;
+}
+
+export interface Verdict {
+  readonly action: Action;
+  /** Id of the rule that decided, null when defaults decided. */
+  readonly rule: string | null;
+  /** Why: the rule's message or a generated description ("category ddl matched rule ddl"). */
+  readonly reason: string;
+  /** Present when action is review. */
+  readonly review?: ReviewSpec;
+  /** Index of the statement (in a multi-statement text) that produced the strictest verdict. */
+  readonly statementIndex: number;
+}

@@ -1,0 +1,49 @@
+// The policy seam: every statement text reaches decide() at a point where the proxy can still answer it itself.
+import type { PgwardenError } from '../errors.js';
+import type { SqlSession, TextFacts } from '../sql/types.js';
+import type { Actor } from '../policy/verdict.js';
+
+/** Where the statement came from on the wire. */
+export type StatementSource = 'query' | 'parse' | 'execute' | 'function_call';
+
+export interface StatementContext {
+  readonly source: StatementSource;
+  /** The SQL text (for function_call: `fastpath function <oid>`). */
+  readonly text: string;
+  /** Pre-computed facts (function_call builds its own); the gate analyzes when absent. */
+  readonly facts?: TextFacts;
+  readonly actor: Actor;
+  readonly database: string;
+  readonly connectionId: string;
+  readonly inTransactionBlock: boolean;
+  /** SET pgwarden.reason value of this session, if any. */
+  readonly sessionReason: string | null;
+  /** SQL-level PREPARE state of this session. */
+  readonly sqlSession: SqlSession;
+}
+
+export type GateAllow = { readonly kind: 'allow' };
+export type GateDeny = { readonly kind: 'deny'; readonly error: PgwardenError };
+export interface GateHold {
+  readonly kind: 'hold';
+  readonly requestId: string;
+  /** First NoticeResponse text for the client. */
+  readonly notice: string;
+  /** Progress notices while waiting. */
+  onNotice(listener: (text: string) => void): void;
+  /** Settles once with allow or deny; never rejects. */
+  readonly result: Promise<GateAllow | GateDeny>;
+  /** The client cancelled (CancelRequest) or disconnected while held. */
+  withdraw(reason: 'client_cancel' | 'client_disconnect'): void;
+}
+export type GateOutcome = GateAllow | GateDeny | GateHold;
+
+export interface Gate {
+  /** Synchronous for allow/deny decisions (hot path); a hold carries its own promise. */
+  decide(ctx: StatementContext): GateOutcome | Promise<GateOutcome>;
+}
+
+export const ALLOW: GateAllow = Object.freeze({ kind: 'allow' });
+
+/** The gate used until policy is configured: allows everything. */
+export const allowAllGate: Gate = { decide: () => ALLOW };
