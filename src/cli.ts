@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// bin `pgwarden`: registers the commands (one file each in commands/) and maps failures to exit codes. No logic here.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT } from './config.js';
+import { ConfigError, RuleFileError } from './errors.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerCheck } from './commands/check.js';
+import { register as registerRules } from './commands/rules.js';
+import { register as registerApprovals } from './commands/approvals.js';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerDemo } from './commands/demo.js';
+
+/** Exit codes: 0 ok, 1 the command's check failed (e.g. audit chain broken, rules test failed), 2 bad usage/config/rules, 3 a service could not be reached. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3 } as const;
+
+const version = (JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const program = new Command('pgwarden')
+  .description('A PostgreSQL wire-protocol firewall for AI agents: policy as code, human approvals, tamper-evident audit.')
+  .version(version, '-V, --version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServe(program);
+registerCheck(program);
+registerRules(program);
+registerApprovals(program);
+registerAudit(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
+  if (err instanceof ConfigError || err instanceof RuleFileError) {
+    process.stderr.write(`pgwarden: ${err.message}\n`);
+    process.exit(EXIT.usage);
+  }
+  throw err;
+}

@@ -1,0 +1,6 @@
+// `pgwarden audit`: placeholder until implemented.
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  void program;
+}

@@ -1,0 +1,6 @@
+// `pgwarden serve`: placeholder until implemented.
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  void program;
+}
