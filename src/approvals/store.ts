@@ -18,7 +18,14 @@ export interface DecideInput {
 export type DecideError = 'not_found' | 'self_approval' | 'not_approver' | 'already_decided' | 'duplicate_vote';
 
 export type DecideResult =
-  | { readonly ok: true; readonly request: ApprovalRequest; /** true when this vote settled the request */ readonly settled: boolean }
+  | {
+      readonly ok: true;
+      readonly request: ApprovalRequest;
+      /** true when this vote settled the request */
+      readonly settled: boolean;
+      /** true when this call repeated an earlier idempotency key: nothing new was recorded. */
+      readonly replayed?: boolean;
+    }
   | { readonly ok: false; readonly error: DecideError; readonly request: ApprovalRequest | null };
 
 export interface StoreEvent {
