@@ -97,6 +97,8 @@ export const configSchema = z
         identities: z.record(z.string(), z.string()).default({}),
         /** Verify inbound Bot Framework JWTs. Turn off only for local development. */
         auth: z.boolean().default(true),
+        /** Microsoft cloud the bot is registered in: public, usgov, usgovdod, china (sets login, token issuer and JWKS endpoints). */
+        cloud: z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public'),
       })
       .prefault({}),
     audit: z
