@@ -141,13 +141,13 @@ function renderCard(r) {
   fact('Client address', el('span', { class: 'mono', text: actor.address || '?' }));
   fact('Database', el('span', { class: 'mono', text: r.database }));
   if (r.tables && r.tables.length) fact('Tables', el('span', { class: 'mono', text: r.tables.join(', ') }));
-  fact('Why held', r.rule_reason);
   fact('Requested', formatTime(r.created_at));
   const parts = [head];
   if (r.stated_reason) parts.push(el('p', { class: 'stated' }, [el('span', { class: 'label', text: 'Agent’s stated reason' }), el('span', { text: r.stated_reason })]));
   parts.push(el('pre', { class: 'sql', 'data-testid': 'sql', text: r.sql }));
   if (r.normalized && r.normalized !== r.sql) parts.push(el('details', { class: 'normalized' }, [el('summary', { text: 'Normalized form' }), el('pre', { class: 'mono', text: r.normalized })]));
   parts.push(facts);
+  if (r.rule_reason) parts.push(el('p', { class: 'why' }, [el('span', { class: 'label', text: 'Why held: ' }), el('span', { text: r.rule_reason })]));
   parts.push(el('div', { class: 'votes', 'data-role': 'votes' }));
   parts.push(renderDecide(r));
   card.append(...parts);

@@ -53,7 +53,10 @@ label { font-weight: 600; font-size: 13px; }
 .cat-grant { background: #ffe6e6; color: #a0222a; } .cat-privileged { background: #5d1218; color: #fff; }
 .cat-unknown { background: #e9ebef; color: #444; }
 .rule { background: #eef1f6; color: var(--ink); font-family: ui-monospace, monospace; font-weight: 500; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
+.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr) max-content minmax(0, 1fr); gap: 4px 14px; margin: 0; }
+@media (max-width: 720px) { .facts { grid-template-columns: max-content minmax(0, 1fr); } }
+.why { margin: 0; color: var(--ink); }
+.why .label { color: var(--muted); }
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; }
 .stated { border-left: 3px solid var(--accent); background: #f3f5fc; padding: 8px 12px; border-radius: 0 8px 8px 0; margin: 0; }
