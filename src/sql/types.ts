@@ -34,6 +34,8 @@ export interface StatementFacts {
   readonly prepares?: string;
   /** For `EXECUTE name`: the name executed (facts merged from the session's prepared statement). */
   readonly executes?: string;
+  /** For `SET pgwarden.reason = '…'`: the reason the agent states for what follows in this session. */
+  readonly setsReason?: string;
 }
 
 /** Facts for a whole text as a client sent it (one Query or Parse message). */

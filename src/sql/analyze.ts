@@ -1,0 +1,123 @@
+// Public entry of src/sql: load the parser, analyze texts through a parse-once LRU cache, apply per-session PREPARE/EXECUTE.
+import { LRUCache } from 'lru-cache';
+import { CategoryBit, categoriesFromMask, maskFromCategories } from './categories.js';
+import { analyzeText, finalMask, unionCategories } from './facts.js';
+import { isParserLoaded } from './parse.js';
+import type { SqlSession, StatementFacts, TextFacts } from './types.js';
+
+export { loadSqlParser } from './parse.js';
+export { functionCallFacts } from './fastpath.js';
+export { statedReason } from './reason.js';
+export { strictestCategory, sortCategories } from './categories.js';
+
+/** Texts longer than this are analyzed but not cached, so one huge text cannot crowd out the cache. */
+export const MAX_CACHED_TEXT_LENGTH = 64 * 1024;
+
+export interface Analyzer {
+  analyze(text: string, session?: SqlSession): TextFacts;
+  readonly cacheSize: number;
+}
+
+export interface AnalyzerOptions {
+  /** A LIMIT (or FETCH count) above this makes a statement an `export`. */
+  maxRows: number;
+  /** Texts kept in the parse cache; 0 disables caching. */
+  cacheEntries: number;
+  onCacheHit?: () => void;
+  /** Called with the seconds spent parsing and classifying an uncached text. */
+  onCacheMiss?: (seconds: number) => void;
+}
+
+function union(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return Object.freeze([...new Set([...a, ...b])]);
+}
+
+/** `into` with the categories and names of `from` added (fields other than lists and categories stay from `into`). */
+function mergeStatement(into: StatementFacts, from: StatementFacts, dropUnknown: boolean): StatementFacts {
+  let mask = maskFromCategories(into.categories);
+  if (dropUnknown) mask &= ~CategoryBit.unknown;
+  mask |= maskFromCategories(from.categories);
+  return Object.freeze({
+    ...into,
+    categories: categoriesFromMask(finalMask(mask)),
+    tables: union(into.tables, from.tables),
+    columns: union(into.columns, from.columns),
+    columnsWritten: union(into.columnsWritten, from.columnsWritten),
+    functions: union(into.functions, from.functions),
+  });
+}
+
+function textFactsOf(stmt: StatementFacts): TextFacts {
+  return Object.freeze({ text: stmt.text, statements: Object.freeze([stmt]), categories: stmt.categories, parseError: null });
+}
+
+/**
+ * Records PREPAREs and resolves EXECUTEs against the session. A re-PREPARE of a known name merges
+ * with (never replaces) what was known, and DEALLOCATE forgets nothing: pgwarden does not see whether
+ * a statement succeeded upstream, so a failed re-PREPARE or DEALLOCATE must not launder a name.
+ */
+function applySession(facts: TextFacts, session: SqlSession): TextFacts {
+  let out: StatementFacts[] | null = null;
+  const stmts = facts.statements;
+  for (let i = 0; i < stmts.length; i++) {
+    const s = stmts[i]!;
+    if (s.prepares !== undefined) {
+      const prev = session.prepared.get(s.prepares)?.statements[0];
+      session.prepared.set(s.prepares, textFactsOf(prev === undefined ? s : mergeStatement(prev, s, false)));
+    }
+    if (s.executes !== undefined) {
+      const prepared = session.prepared.get(s.executes);
+      if (prepared !== undefined) {
+        out ??= stmts.slice(0, i);
+        let merged = s;
+        for (const p of prepared.statements) merged = mergeStatement(merged, p, true);
+        const p0 = prepared.statements[0];
+        if (s.kind === 'ExecuteStmt' && p0 !== undefined) merged = Object.freeze({ ...merged, bounded: p0.bounded, limit: p0.limit });
+        out.push(merged);
+        continue;
+      }
+    }
+    out?.push(s);
+  }
+  if (out === null) return facts;
+  return Object.freeze({ ...facts, statements: Object.freeze(out), categories: unionCategories(out) });
+}
+
+function hasSessionEffects(facts: TextFacts): boolean {
+  for (const s of facts.statements) if (s.prepares !== undefined || s.executes !== undefined) return true;
+  return false;
+}
+
+/** An analyzer bound to one `maxRows`: parse once per distinct text, facts deep-frozen and shared. */
+export function createAnalyzer(options: AnalyzerOptions): Analyzer {
+  const { maxRows, cacheEntries, onCacheHit, onCacheMiss } = options;
+  if (!Number.isFinite(maxRows) || maxRows < 0) {
+    throw new Error(`pgwarden: createAnalyzer maxRows must be a non-negative number, got ${String(maxRows)}`);
+  }
+  const cache = cacheEntries > 0 ? new LRUCache<string, TextFacts>({ max: Math.floor(cacheEntries) }) : null;
+  const pure = (text: string): TextFacts => {
+    const hit = cache?.get(text);
+    if (hit !== undefined) {
+      onCacheHit?.();
+      return hit;
+    }
+    const start = performance.now();
+    const facts = analyzeText(text, maxRows);
+    onCacheMiss?.((performance.now() - start) / 1000);
+    if (cache !== null && text.length <= MAX_CACHED_TEXT_LENGTH) cache.set(text, facts);
+    return facts;
+  };
+  return {
+    analyze(text: string, session?: SqlSession): TextFacts {
+      if (!isParserLoaded()) throw new Error('pgwarden: the SQL parser is not loaded; await loadSqlParser() at startup before analyzing statements');
+      const facts = pure(typeof text === 'string' ? text : String(text));
+      if (session === undefined || !hasSessionEffects(facts)) return facts;
+      return applySession(facts, session);
+    },
+    get cacheSize(): number {
+      return cache?.size ?? 0;
+    },
+  };
+}

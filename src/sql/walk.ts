@@ -1,0 +1,411 @@
+// One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
+import {
+  CategoryBit, EXPORT_FUNCTIONS, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES,
+  QUERY_STRING_FUNCTIONS, READABLE_LANGUAGES, STATEMENT_CATEGORY, WRITE_FUNCTIONS, isPrivilegedFunction,
+  isPrivilegedSetting,
+} from './categories.js';
+
+type Json = Record<string, unknown>;
+
+/** What a nested text (function body, query string) contributed; merged into the enclosing statement. */
+export interface NestedFacts {
+  readonly mask: number;
+  readonly tables: Iterable<string>;
+  readonly columns: Iterable<string>;
+  readonly columnsWritten: Iterable<string>;
+  readonly functions: Iterable<string>;
+}
+
+/** How the walker reaches nested code without importing facts.ts (which imports this file). */
+export interface NestedAnalyzer {
+  /** Facts of a SQL text (a SQL function body, a query-string argument); null when it does not parse. */
+  sql(text: string, depth: number): NestedFacts | null;
+  /** Facts of the PL/pgSQL functions in a statement text (DO, CREATE FUNCTION … plpgsql); null when it does not parse. */
+  plpgsql(statementText: string, depth: number): NestedFacts | null;
+}
+
+/** Deepest nesting of bodies inside bodies that is analyzed; deeper code is treated as opaque (privileged). */
+export const MAX_NESTING = 8;
+
+const P = CategoryBit.privileged;
+/** Inside a statement that is planned but not run (plain EXPLAIN) only these categories stick. */
+const NOT_RUN_MASK = CategoryBit.read | CategoryBit.privileged;
+
+/** Accumulates one statement's facts while walking; reused fields, no per-node allocation beyond the sets. */
+export class Collector {
+  mask = 0;
+  private notRun = 0;
+  readonly tables = new Set<string>();
+  readonly columns = new Set<string>();
+  readonly columnsWritten = new Set<string>();
+  readonly functions = new Set<string>();
+  executes: string | undefined;
+  prepares: string | undefined;
+  setsReason: string | undefined;
+
+  constructor(
+    readonly statementText: string,
+    readonly depth: number,
+    readonly nested: NestedAnalyzer,
+  ) {}
+
+  add(bits: number): void {
+    this.mask |= this.notRun > 0 ? bits & NOT_RUN_MASK : bits;
+  }
+
+  merge(f: NestedFacts | null): void {
+    if (f === null) {
+      // Code we cannot read is opaque server-side code: fail closed.
+      this.add(P);
+      return;
+    }
+    this.add(f.mask);
+    for (const t of f.tables) this.tables.add(t);
+    for (const c of f.columns) this.columns.add(c);
+    for (const c of f.columnsWritten) this.columnsWritten.add(c);
+    for (const fn of f.functions) this.functions.add(fn);
+  }
+
+  walk(node: unknown): void {
+    visit(this, node);
+  }
+
+  walkNotRun(node: unknown): void {
+    this.notRun++;
+    visit(this, node);
+    this.notRun--;
+  }
+}
+
+function visit(c: Collector, node: unknown): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) visit(c, node[i]);
+    return;
+  }
+  const obj = node as Json;
+  for (const key in obj) {
+    const v = obj[key];
+    if (v === null || typeof v !== 'object') continue;
+    const ch = key.charCodeAt(0);
+    // libpg-query JSON: node wrappers are keyed by their PascalCase type name, fields are lower/snake case.
+    if (ch >= 65 && ch <= 90) visitNode(c, key, v as Json);
+    else visitField(c, v);
+  }
+}
+
+/**
+ * A typed (unwrapped) field: libpg-query writes struct-typed fields such as `relation` (RangeVar),
+ * `func` (ObjectWithArgs) or `onConflictClause` without the type-name wrapper, so recognise them by shape.
+ */
+function visitField(c: Collector, v: unknown): void {
+  if (!Array.isArray(v)) {
+    const o = v as Json;
+    if (typeof o.relname === 'string') {
+      visitNode(c, 'RangeVar', o);
+      return;
+    }
+    if (o.objname !== undefined) {
+      visitNode(c, 'ObjectWithArgs', o);
+      return;
+    }
+  }
+  visit(c, v);
+}
+
+export function stringOf(node: unknown): string | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  const s = (node as Json).String as Json | undefined;
+  if (s !== undefined) return typeof s.sval === 'string' ? s.sval : '';
+  return undefined;
+}
+
+/** The string value of an A_Const node, or undefined when the node is not a string constant. */
+export function constString(node: unknown): string | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  const k = (node as Json).A_Const as Json | undefined;
+  if (k === undefined) return undefined;
+  const s = k.sval as Json | undefined;
+  if (s === undefined) return undefined;
+  return typeof s.sval === 'string' ? s.sval : '';
+}
+
+function nameList(list: unknown): string {
+  if (!Array.isArray(list)) return '';
+  let out = '';
+  for (const item of list) {
+    const s = stringOf(item);
+    if (s === undefined) continue;
+    out = out === '' ? s : `${out}.${s}`;
+  }
+  return out;
+}
+
+function lastName(list: unknown): string {
+  if (!Array.isArray(list) || list.length === 0) return '';
+  return (stringOf(list[list.length - 1]) ?? '').toLowerCase();
+}
+
+function rangeVarName(n: Json): string {
+  const rel = typeof n.relname === 'string' ? n.relname : '';
+  const schema = typeof n.schemaname === 'string' ? n.schemaname : '';
+  const cat = typeof n.catalogname === 'string' ? n.catalogname : '';
+  if (cat !== '') return `${cat}.${schema}.${rel}`;
+  return schema !== '' ? `${schema}.${rel}` : rel;
+}
+
+function columnRefName(n: Json): string {
+  const fields = n.fields;
+  if (!Array.isArray(fields)) return '';
+  let out = '';
+  for (const f of fields) {
+    const s = stringOf(f) ?? ((f as Json).A_Star !== undefined ? '*' : '');
+    out = out === '' ? s : `${out}.${s}`;
+  }
+  return out;
+}
+
+function defElems(list: unknown): Json[] {
+  const out: Json[] = [];
+  if (!Array.isArray(list)) return out;
+  for (const item of list) {
+    const d = (item as Json).DefElem as Json | undefined;
+    if (d !== undefined) out.push(d);
+  }
+  return out;
+}
+
+/** DefElem boolean the way PostgreSQL's defGetBoolean reads it: no argument means true. */
+function defTrue(d: Json): boolean {
+  const arg = d.arg as Json | undefined;
+  if (arg === undefined) return true;
+  const b = arg.Boolean as Json | undefined;
+  if (b !== undefined) return b.boolval === true;
+  const i = arg.Integer as Json | undefined;
+  if (i !== undefined) return (i.ival ?? 0) !== 0;
+  const s = stringOf(arg);
+  if (s !== undefined) return !['false', 'off', 'no', '0', 'of', 'fa', 'f', 'n'].includes(s.toLowerCase());
+  const k = constString(arg);
+  if (k !== undefined) return !['false', 'off', 'no', '0'].includes(k.toLowerCase());
+  return true;
+}
+
+function resTargetNames(list: unknown, into: Set<string>): void {
+  if (!Array.isArray(list)) return;
+  for (const item of list) {
+    const r = (item as Json).ResTarget as Json | undefined;
+    if (r !== undefined && typeof r.name === 'string') into.add(r.name);
+  }
+}
+
+function visitFunction(c: Collector, n: Json): void {
+  const full = nameList(n.funcname);
+  c.functions.add(full);
+  const name = lastName(n.funcname);
+  if (isPrivilegedFunction(name)) c.add(P);
+  if (EXPORT_FUNCTIONS.has(name)) c.add(CategoryBit.export);
+  if (WRITE_FUNCTIONS.has(name)) c.add(CategoryBit.write);
+  const args = Array.isArray(n.args) ? n.args : [];
+  if (QUERY_STRING_FUNCTIONS.has(name)) {
+    // These run the query text they are given: a literal is read like any statement, anything else is dynamic SQL.
+    const q = constString(args[0]);
+    if (q === undefined) c.add(P);
+    else if (c.depth >= MAX_NESTING) c.add(P);
+    else c.merge(c.nested.sql(q, c.depth + 1));
+  }
+  if (name === 'set_config') {
+    const setting = constString(args[0]);
+    if (setting === undefined) c.add(P);
+    else {
+      const s = setting.trim().toLowerCase();
+      if (GRANT_SETTINGS.has(s)) c.add(CategoryBit.grant);
+      else if (isPrivilegedSetting(s)) c.add(P);
+    }
+  }
+}
+
+function bodyLanguage(options: Json[], fallback: string): string {
+  for (const d of options) {
+    if (d.defname === 'language') return (stringOf(d.arg) ?? fallback).toLowerCase();
+  }
+  return fallback;
+}
+
+function visitFunctionDefinition(c: Collector, n: Json): void {
+  const options = defElems(n.options);
+  let body: unknown;
+  for (const d of options) {
+    if (d.defname === 'security' && defTrue(d)) c.add(CategoryBit.grant);
+    if (d.defname === 'as') body = d.arg;
+  }
+  const language = bodyLanguage(options, n.sql_body !== undefined ? 'sql' : 'plpgsql');
+  if (!READABLE_LANGUAGES.has(language)) {
+    c.add(P);
+    return;
+  }
+  if (body === undefined) return;
+  if (c.depth >= MAX_NESTING) {
+    c.add(P);
+    return;
+  }
+  if (language === 'plpgsql') {
+    c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
+    return;
+  }
+  const items = ((body as Json).List as Json | undefined)?.items;
+  const text = Array.isArray(items) && items.length === 1 ? stringOf(items[0]) : stringOf(body);
+  if (text === undefined) c.add(P);
+  else c.merge(c.nested.sql(text, c.depth + 1));
+}
+
+function visitDo(c: Collector, n: Json): void {
+  const args = defElems(n.args);
+  const language = bodyLanguage(args, 'plpgsql');
+  if (language !== 'plpgsql' || c.depth >= MAX_NESTING) {
+    c.add(P);
+    return;
+  }
+  c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
+}
+
+function visitCopy(c: Collector, n: Json): void {
+  // COPY to/from a server file or program runs with the server's file access: privileged.
+  if (typeof n.filename === 'string' || n.is_program === true) c.add(P);
+  const attlist = Array.isArray(n.attlist) ? n.attlist : [];
+  if (n.is_from === true) {
+    c.add(CategoryBit.write);
+    for (const a of attlist) {
+      const s = stringOf(a);
+      if (s !== undefined) c.columnsWritten.add(s);
+    }
+    if (attlist.length === 0) c.columnsWritten.add('*');
+  } else {
+    c.add(CategoryBit.export);
+    for (const a of attlist) {
+      const s = stringOf(a);
+      if (s !== undefined) c.columns.add(s);
+    }
+    if (attlist.length === 0 && n.relation !== undefined) c.columns.add('*');
+  }
+}
+
+function visitSet(c: Collector, n: Json): void {
+  if (n.kind === 'VAR_RESET_ALL') return;
+  const name = typeof n.name === 'string' ? n.name.toLowerCase() : '';
+  if (GRANT_SETTINGS.has(name)) c.add(CategoryBit.grant);
+  else if (isPrivilegedSetting(name)) c.add(P);
+  if (name === 'pgwarden.reason' && n.kind === 'VAR_SET_VALUE' && Array.isArray(n.args)) {
+    const v = constString(n.args[0]);
+    if (v !== undefined) c.setsReason = v;
+  }
+}
+
+function visitMergeWhen(c: Collector, n: Json): void {
+  resTargetNames(n.targetList, c.columnsWritten);
+  if (n.commandType === 'CMD_INSERT' && !(Array.isArray(n.targetList) && n.targetList.length > 0)) c.columnsWritten.add('*');
+}
+
+function visitNode(c: Collector, type: string, n: Json): void {
+  const base = STATEMENT_CATEGORY[type];
+  if (base !== undefined) c.add(base);
+  switch (type) {
+    case 'RangeVar':
+      c.tables.add(rangeVarName(n));
+      return;
+    case 'ColumnRef':
+      c.columns.add(columnRefName(n));
+      return;
+    case 'String':
+    case 'A_Const':
+    case 'Integer':
+    case 'Float':
+    case 'Boolean':
+      return;
+    case 'FuncCall':
+      visitFunction(c, n);
+      break;
+    case 'ObjectWithArgs': {
+      // Functions named in GRANT/DROP/ALTER/CREATE CAST/OPERATOR: recorded, and a privileged one counts.
+      const name = lastName(n.objname);
+      if (isPrivilegedFunction(name)) c.add(P);
+      break;
+    }
+    case 'InsertStmt':
+      resTargetNames(n.cols, c.columnsWritten);
+      if (!(Array.isArray(n.cols) && n.cols.length > 0)) c.columnsWritten.add('*');
+      if (n.onConflictClause !== undefined) resTargetNames((n.onConflictClause as Json).targetList, c.columnsWritten);
+      break;
+    case 'UpdateStmt':
+      resTargetNames(n.targetList, c.columnsWritten);
+      break;
+    case 'MergeWhenClause':
+      visitMergeWhen(c, n);
+      break;
+    case 'SelectStmt':
+      if (Array.isArray(n.lockingClause) && n.lockingClause.length > 0) c.add(CategoryBit.write);
+      if (n.intoClause !== undefined) c.add(CategoryBit.ddl);
+      break;
+    case 'ExplainStmt': {
+      let analyze = false;
+      for (const d of defElems(n.options)) if (d.defname === 'analyze' && defTrue(d)) analyze = true;
+      visit(c, n.options);
+      // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it.
+      if (analyze) visit(c, n.query);
+      else c.walkNotRun(n.query);
+      return;
+    }
+    case 'CopyStmt':
+      visitCopy(c, n);
+      break;
+    case 'VariableSetStmt':
+      visitSet(c, n);
+      break;
+    case 'ExecuteStmt':
+      if (typeof n.name === 'string') c.executes = n.name;
+      break;
+    case 'PrepareStmt':
+      if (typeof n.name === 'string') c.prepares = n.name;
+      break;
+    case 'DoStmt':
+      visitDo(c, n);
+      return;
+    case 'CreateFunctionStmt':
+      visitFunctionDefinition(c, n);
+      break;
+    case 'AlterFunctionStmt':
+      for (const d of defElems(n.actions)) if (d.defname === 'security' && defTrue(d)) c.add(CategoryBit.grant);
+      break;
+    case 'DropStmt': {
+      const t = typeof n.removeType === 'string' ? n.removeType : '';
+      if (PRIVILEGED_DROP_TYPES.has(t)) c.add(P);
+      if (GRANT_DROP_TYPES.has(t)) c.add(CategoryBit.grant);
+      if (t === 'OBJECT_TABLE' || t === 'OBJECT_VIEW' || t === 'OBJECT_MATVIEW' || t === 'OBJECT_SEQUENCE' || t === 'OBJECT_INDEX') {
+        if (Array.isArray(n.objects)) for (const o of n.objects) c.tables.add(nameList(((o as Json).List as Json | undefined)?.items));
+      }
+      if (t === 'OBJECT_FUNCTION' || t === 'OBJECT_PROCEDURE' || t === 'OBJECT_ROUTINE' || t === 'OBJECT_AGGREGATE') break;
+      return;
+    }
+    case 'AlterTableCmd':
+      if (typeof n.subtype === 'string' && GRANT_ALTER_TABLE_CMDS.has(n.subtype)) c.add(CategoryBit.grant);
+      break;
+    case 'TransactionStmt':
+      // COMMIT/ROLLBACK PREPARED finish another (prepared) transaction's writes.
+      if (n.kind === 'TRANS_STMT_COMMIT_PREPARED' || n.kind === 'TRANS_STMT_ROLLBACK_PREPARED') c.add(CategoryBit.write);
+      return;
+    case 'VacuumStmt':
+      for (const d of defElems(n.options)) if (d.defname === 'full' && defTrue(d)) c.add(CategoryBit.ddl);
+      break;
+    case 'CreateTrigStmt':
+    case 'CreateEventTrigStmt': {
+      c.functions.add(nameList(n.funcname));
+      if (isPrivilegedFunction(lastName(n.funcname))) c.add(P);
+      break;
+    }
+    case 'CreateSchemaStmt':
+      if (n.authrole !== undefined) c.add(CategoryBit.grant);
+      break;
+    default:
+      break;
+  }
+  visit(c, n);
+}
