@@ -20,6 +20,8 @@ export interface StatementContext {
   readonly sessionReason: string | null;
   /** SQL-level PREPARE state of this session. */
   readonly sqlSession: SqlSession;
+  /** Records a session-level stated reason (`SET pgwarden.reason = '…'` was allowed). */
+  readonly setSessionReason?: (reason: string) => void;
 }
 
 export type GateAllow = { readonly kind: 'allow' };

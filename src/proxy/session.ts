@@ -1,0 +1,413 @@
+// One client connection end to end: startup, upstream connection, authentication relay, then statement relay through
+// the pipeline. Owns both sockets; every close has a CloseReason.
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { ConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { TextFacts } from '../sql/types.js';
+import type { Actor } from '../policy/verdict.js';
+import { AuthCode, BackendCode, type TxStatus } from './codes.js';
+import { backendKeyData, negotiateProtocolVersion, readErrorFields, toErrorResponse } from './backend.js';
+import { Framer } from './framer.js';
+import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
+import { connectUpstream, sendOneShot, type UpstreamTarget } from './upstream.js';
+import type { CancelKeys } from './cancel-keys.js';
+import { BackendRelay, type InspectResult } from './relay.js';
+import { Pipeline } from './pipeline.js';
+import type { Gate } from './gate.js';
+import { CloseReason, SessionState } from './session-state.js';
+
+export interface SessionOptions {
+  readonly upstream: UpstreamTarget;
+  readonly startupTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxMessageSize: number;
+  readonly maxStartupMessageSize: number;
+}
+
+export interface SessionDeps {
+  readonly options: SessionOptions;
+  /** Current gate (read on every statement, so a rules reload takes effect at once). */
+  gate(): Gate;
+  readonly cancelKeys: CancelKeys;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  functionCallFacts?(oid: number): TextFacts;
+  /** True when this connection is over the client limit: it is refused after its StartupMessage. */
+  readonly overLimit: boolean;
+  readonly maxClients: number;
+  onClose(session: Session, reason: CloseReason): void;
+}
+
+/** While a statement is held, keep reading (to notice a disconnect) but stop once this much is buffered. */
+const HELD_READ_LIMIT = 1 << 20;
+
+export class Session {
+  state: SessionState = SessionState.startup;
+  readonly id: string;
+  txStatus: TxStatus = 'I';
+  actor: Actor = { user: '', application: '', address: '' };
+  database = '';
+  private upstream: net.Socket | null = null;
+  private startupBuf: Buffer = Buffer.alloc(0);
+  private readonly framer: Framer;
+  private readonly relay: BackendRelay;
+  private readonly pipeline: Pipeline;
+  private upstreamKey: { pid: number; secret: number } | null = null;
+  private clientKey: { pid: number; secret: number } | null = null;
+  private startupTimer: NodeJS.Timeout | null;
+  /** An armed error swap (see Pipeline.refuse); `before` counts the ReadyForQuery messages due before ours. */
+  private substitution: { marker: string; replacement: Buffer; before: number } | null = null;
+  private readonly upOut: Buffer[] = [];
+  private closeReason: CloseReason | null = null;
+
+  constructor(
+    private readonly client: net.Socket,
+    private readonly deps: SessionDeps,
+    id: string,
+  ) {
+    this.id = id;
+    this.framer = new Framer(deps.options.maxStartupMessageSize);
+    this.relay = new BackendRelay(
+      { wantsWhole: (code) => this.wantsWhole(code), inspect: (code, msg) => this.inspectBackend(code, msg) },
+      (pieces) => this.writeClient(pieces),
+    );
+    const session = this;
+    this.pipeline = new Pipeline({
+      get gate() {
+        return deps.gate();
+      },
+      get actor() {
+        return session.actor;
+      },
+      get database() {
+        return session.database;
+      },
+      get txStatus() {
+        return session.txStatus;
+      },
+      connectionId: id,
+      forward: (bytes) => this.upOut.push(bytes),
+      toClient: (bytes) => this.relay.inject(bytes),
+      armSubstitution: (marker, replacement) => {
+        this.substitution = { marker, replacement, before: this.pipeline.pendingReplies };
+      },
+      onHoldChange: (held) => this.onHoldChange(held),
+      terminate: () => this.close(CloseReason.clientTerminate),
+      fail: (err) => this.fatal(err),
+      ...(deps.functionCallFacts ? { functionCallFacts: deps.functionCallFacts } : {}),
+    });
+    this.actor = { user: '', application: '', address: client.remoteAddress ?? '' };
+    client.setNoDelay(true);
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('drain', () => this.upstream?.resume());
+    client.on('error', () => this.close(CloseReason.clientClosed));
+    client.on('close', () => this.close(CloseReason.clientClosed));
+    this.startupTimer = setTimeout(() => this.fatal(ProtocolError.startupTimeout(deps.options.startupTimeoutMs), CloseReason.startupTimeout), deps.options.startupTimeoutMs);
+    this.startupTimer.unref();
+  }
+
+  // ── client → upstream ────────────────────────────────────────────────────────────────────────────────
+
+  private onClientData(chunk: Buffer): void {
+    try {
+      if (this.state === SessionState.startup) return this.onStartupData(chunk);
+      if (this.state === SessionState.connecting) {
+        this.startupBuf = Buffer.concat([this.startupBuf, chunk]);
+        return;
+      }
+      this.framer.push(chunk);
+      this.pump();
+    } catch (err) {
+      this.fatal(err);
+    }
+  }
+
+  private pump(): void {
+    if (this.state === SessionState.closed) return;
+    if (this.pipeline.isHeld) {
+      if (this.framer.pending > HELD_READ_LIMIT) this.client.pause();
+      return;
+    }
+    for (let frame = this.framer.next(); frame; frame = this.framer.next()) {
+      if (this.state === SessionState.authenticating) {
+        // Only password / SASL messages are valid before authentication completes.
+        if (frame.code !== 0x70) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
+        this.upOut.push(frame.bytes);
+        continue;
+      }
+      if (!this.pipeline.handle(frame)) break;
+      if ((this.state as SessionState) === SessionState.closed) return;
+    }
+    this.flushUpstream();
+  }
+
+  private flushUpstream(): void {
+    const up = this.upstream;
+    if (!up || this.upOut.length === 0) return;
+    const pieces = this.upOut.splice(0);
+    let ok: boolean;
+    if (pieces.length === 1) ok = up.write(pieces[0]!);
+    else {
+      // Merge views that are adjacent in the same chunk, then write once per tick.
+      const merged: Buffer[] = [];
+      let cur = pieces[0]!;
+      for (let i = 1; i < pieces.length; i++) {
+        const p = pieces[i]!;
+        if (p.buffer === cur.buffer && p.byteOffset === cur.byteOffset + cur.length) cur = Buffer.from(cur.buffer, cur.byteOffset, cur.length + p.length);
+        else {
+          merged.push(cur);
+          cur = p;
+        }
+      }
+      merged.push(cur);
+      if (merged.length === 1) ok = up.write(merged[0]!);
+      else {
+        up.cork();
+        ok = true;
+        for (const m of merged) ok = up.write(m) && ok;
+        up.uncork();
+      }
+    }
+    if (!ok) {
+      this.client.pause();
+      up.once('drain', () => {
+        if (!this.pipeline.isHeld) this.client.resume();
+      });
+    }
+  }
+
+  private onHoldChange(held: boolean): void {
+    this.state = held ? SessionState.held : SessionState.ready;
+    if (!held) {
+      this.client.resume();
+      try {
+        this.pump();
+      } catch (err) {
+        this.fatal(err);
+      }
+    } else {
+      this.flushUpstream();
+    }
+  }
+
+  // ── startup ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private onStartupData(chunk: Buffer): void {
+    this.startupBuf = this.startupBuf.length ? Buffer.concat([this.startupBuf, chunk]) : chunk;
+    for (;;) {
+      const read = readStartupPacket(this.startupBuf, this.deps.options.maxStartupMessageSize);
+      if (!read) return;
+      const rest = this.startupBuf.subarray(read.length);
+      this.startupBuf = rest;
+      const packet = read.packet;
+      if (packet.type === 'ssl' || packet.type === 'gssenc') {
+        // Bytes sent after SSLRequest but before our answer would be read as TLS or as plaintext by mistake.
+        if (rest.length > 0) throw ProtocolError.malformed(`data received after ${packet.type === 'ssl' ? 'SSLRequest' : 'GSSENCRequest'} before its answer`);
+        this.client.write(Buffer.from('N'));
+        continue;
+      }
+      if (packet.type === 'cancel') return this.onCancelRequest(packet);
+      void this.onStartupMessage(packet, rest);
+      return;
+    }
+  }
+
+  private onCancelRequest(packet: Extract<StartupPacket, { type: 'cancel' }>): void {
+    const target = this.deps.cancelKeys.lookup(packet.pid, packet.secret);
+    target?.cancel();
+    this.close(CloseReason.cancelRequest);
+  }
+
+  /** CancelRequest aimed at this session: withdraw a held statement, or pass the cancel to the upstream backend. */
+  cancel(): void {
+    if (this.pipeline.cancelHeld()) return;
+    if (this.upstreamKey) void sendOneShot(this.deps.options.upstream, encodeCancel(this.upstreamKey.pid, this.upstreamKey.secret), 5000);
+  }
+
+  private async onStartupMessage(packet: Extract<StartupPacket, { type: 'startup' }>, rest: Buffer): Promise<void> {
+    if (this.deps.overLimit) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
+    if (isReplication(packet.params)) return this.fatal(ProtocolError.replicationRefused());
+    const params = new Map<string, string>();
+    const unrecognized: string[] = [];
+    for (const [k, v] of packet.params) {
+      if (k.startsWith('_pq_.')) unrecognized.push(k);
+      else params.set(k, v);
+    }
+    // A newer minor version or protocol options: tell the client what we speak (3.0), as PostgreSQL does.
+    if (packet.minor > 0 || unrecognized.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognized));
+    this.actor = { user: params.get('user') ?? '', application: params.get('application_name') ?? '', address: this.client.remoteAddress ?? '' };
+    this.database = params.get('database') ?? this.actor.user;
+    this.state = SessionState.connecting;
+    this.startupBuf = rest;
+    const started = process.hrtime.bigint();
+    let upstream: net.Socket;
+    try {
+      upstream = await connectUpstream(this.deps.options.upstream, this.deps.options.connectTimeoutMs);
+    } catch (err) {
+      if (err instanceof UpstreamError) this.deps.metrics?.upstreamConnectErrors.inc({ code: /\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'error' });
+      return this.fatal(err, CloseReason.upstreamUnavailable);
+    }
+    this.deps.metrics?.upstreamConnectSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if ((this.state as SessionState) === SessionState.closed) {
+      upstream.destroy();
+      return;
+    }
+    this.upstream = upstream;
+    upstream.on('data', (chunk: Buffer) => {
+      try {
+        this.relay.push(chunk);
+      } catch (err) {
+        this.fatal(err);
+      }
+    });
+    upstream.on('drain', () => {
+      if (!this.pipeline.isHeld) this.client.resume();
+    });
+    upstream.on('error', () => this.onUpstreamGone());
+    upstream.on('close', () => this.onUpstreamGone());
+    this.state = SessionState.authenticating;
+    upstream.write(encodeStartup(params));
+    const early = this.startupBuf;
+    this.startupBuf = Buffer.alloc(0);
+    if (early.length > 0) this.onClientData(early);
+  }
+
+  // ── upstream → client ────────────────────────────────────────────────────────────────────────────────
+
+  private wantsWhole(code: number): boolean {
+    switch (code) {
+      case BackendCode.ReadyForQuery:
+      case BackendCode.ParameterStatus:
+      case BackendCode.CopyBothResponse:
+        return true;
+      case BackendCode.ErrorResponse:
+        return this.substitution !== null || this.state === SessionState.authenticating;
+      case BackendCode.Authentication:
+      case BackendCode.BackendKeyData:
+        return this.state === SessionState.authenticating;
+      default:
+        return false;
+    }
+  }
+
+  private inspectBackend(code: number, msg: Buffer): InspectResult {
+    switch (code) {
+      case BackendCode.ReadyForQuery: {
+        this.txStatus = String.fromCharCode(msg[5]!) as TxStatus;
+        if (this.substitution && this.substitution.before-- <= 0) this.substitution = null;
+        if (this.state === SessionState.authenticating) this.onAuthenticated();
+        else this.pipeline.onReadyForQuery();
+        return 'pass';
+      }
+      case BackendCode.ParameterStatus: {
+        const body = msg.subarray(5);
+        const nameEnd = body.indexOf(0);
+        if (body.toString('utf8', 0, nameEnd) === 'application_name') {
+          this.actor = { ...this.actor, application: body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1)) };
+        }
+        return 'pass';
+      }
+      case BackendCode.ErrorResponse: {
+        if (this.substitution) {
+          const fields = readErrorFields(msg.subarray(5));
+          if (fields.M?.includes(this.substitution.marker)) {
+            const replacement = this.substitution.replacement;
+            this.substitution = null;
+            return replacement;
+          }
+        }
+        if (this.state === SessionState.authenticating) this.closeReason = CloseReason.authFailed;
+        return 'pass';
+      }
+      case BackendCode.Authentication:
+        return this.inspectAuthentication(msg);
+      case BackendCode.BackendKeyData: {
+        this.upstreamKey = { pid: msg.readInt32BE(5), secret: msg.readInt32BE(9) };
+        this.clientKey = this.deps.cancelKeys.register(this);
+        return backendKeyData(this.clientKey.pid, this.clientKey.secret);
+      }
+      case BackendCode.CopyBothResponse:
+        this.fatal(ProtocolError.unsupported('COPY BOTH (replication streaming)'));
+        return 'drop';
+      default:
+        return 'pass';
+    }
+  }
+
+  /** AuthenticationSASL: remove SCRAM-SHA-256-PLUS, whose channel binding cannot survive a proxy between client and server. */
+  private inspectAuthentication(msg: Buffer): InspectResult {
+    if (msg.readInt32BE(5) !== AuthCode.SASL) return 'pass';
+    const names = msg.toString('utf8', 9, msg.length - 1).split('\0').filter((n) => n && n !== 'SCRAM-SHA-256-PLUS');
+    const body = Buffer.from(names.map((n) => n + '\0').join('') + '\0', 'utf8');
+    const out = Buffer.allocUnsafe(9 + body.length);
+    out[0] = BackendCode.Authentication;
+    out.writeInt32BE(8 + body.length, 1);
+    out.writeInt32BE(AuthCode.SASL, 5);
+    body.copy(out, 9);
+    return out;
+  }
+
+  private onAuthenticated(): void {
+    this.state = SessionState.ready;
+    if (this.startupTimer) clearTimeout(this.startupTimer);
+    this.startupTimer = null;
+    this.framer.setLimit(this.deps.options.maxMessageSize);
+    this.deps.logger.debug({ conn: this.id, user: this.actor.user, database: this.database, application: this.actor.application }, 'client authenticated');
+  }
+
+  private writeClient(pieces: Buffer[]): void {
+    if (this.client.destroyed) return;
+    let ok = true;
+    if (pieces.length === 1) ok = this.client.write(pieces[0]!);
+    else {
+      this.client.cork();
+      for (const p of pieces) ok = this.client.write(p) && ok;
+      this.client.uncork();
+    }
+    if (!ok) this.upstream?.pause();
+  }
+
+  private onUpstreamGone(): void {
+    if (this.state === SessionState.closed) return;
+    const during = this.state;
+    if (during === SessionState.authenticating && this.closeReason === CloseReason.authFailed) return this.close(CloseReason.authFailed);
+    this.close(CloseReason.upstreamClosed);
+  }
+
+  // ── errors and close ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Sends a FATAL error (or an ERROR, for non-fatal pgwarden errors) and closes. */
+  fatal(err: unknown, reason?: CloseReason): void {
+    if (this.state === SessionState.closed) return;
+    let error: PgwardenError;
+    if (err instanceof PgwardenError) error = err;
+    else {
+      const ref = Math.random().toString(36).slice(2, 10);
+      this.deps.logger.error({ conn: this.id, ref, err }, 'internal error; closing connection');
+      error = new InternalError(ref, true, err);
+    }
+    const closeReason = reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : CloseReason.internalError);
+    if (!this.client.destroyed) {
+      this.client.end(toErrorResponse(error));
+    }
+    this.close(closeReason);
+  }
+
+  close(reason: CloseReason): void {
+    if (this.state === SessionState.closed) return;
+    this.state = SessionState.closed;
+    if (this.startupTimer) clearTimeout(this.startupTimer);
+    this.pipeline.clientGone();
+    if (this.clientKey) this.deps.cancelKeys.unregister(this.clientKey.pid, this.clientKey.secret);
+    const up = this.upstream;
+    if (up && !up.destroyed) {
+      // Terminate lets the server end the backend at once instead of noticing a dead socket later.
+      up.end(Buffer.from([0x58, 0, 0, 0, 4]));
+      setTimeout(() => up.destroy(), 1000).unref();
+    }
+    if (reason === CloseReason.clientTerminate || reason === CloseReason.clientClosed) this.client.destroy();
+    else if (!this.client.destroyed) this.client.end();
+    this.deps.onClose(this, reason);
+  }
+}
