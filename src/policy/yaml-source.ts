@@ -41,6 +41,10 @@ export function parseYaml(file: string, text: string): YamlSource {
 function nodeAt(src: YamlSource, path: DataPath, key?: string): Node | null {
   let node: unknown = src.doc.contents;
   for (const step of path) {
+    if (step === 0 && !isSeq(node)) {
+      // A single value where a list is allowed (`category: ddl`, `time: {…}`) was wrapped into [value] before validation.
+      continue;
+    }
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step));
       if (!pair) break;
@@ -74,6 +78,7 @@ export function errorAt(src: YamlSource, path: DataPath, reason: string, key?: s
 function valueAt(value: unknown, path: DataPath): { found: boolean; value: unknown } {
   let cur = value;
   for (const step of path) {
+    if (step === 0 && !Array.isArray(cur) && cur !== undefined) continue; // a single value wrapped into a list
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, step as string)) return { found: false, value: undefined };
     cur = (cur as Record<PropertyKey, unknown>)[step as string];
   }
@@ -85,9 +90,9 @@ function issueError(src: YamlSource, issue: z.core.$ZodIssue): RuleFileError {
   const path = issue.path as PropertyKey[];
   if (issue.code === 'unrecognized_keys') return errorAt(src, path, issue.message, issue.keys[0]);
   const at = valueAt(src.value, path);
-  if (!at.found && issue.code === 'invalid_type') {
-    const name = String(path[path.length - 1] ?? 'value');
-    const hint = issue.message.startsWith('Invalid input') ? '' : ` (${issue.message})`;
+  if (!at.found && path.length > 0 && valueAt(src.value, path.slice(0, -1)).found) {
+    const name = String(path[path.length - 1]);
+    const hint = issue.code === 'invalid_value' ? ` — expected one of ${issue.values.join(', ')}` : issue.message.startsWith('Invalid input') ? '' : ` (${issue.message})`;
     return errorAt(src, path.slice(0, -1), `missing required key '${name}'${hint}`);
   }
   return errorAt(src, path, issue.message);

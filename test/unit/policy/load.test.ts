@@ -1,0 +1,122 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RuleFileError } from '../../../src/errors.js';
+import { loadRules, parseRules } from '../../../src/policy/load.js';
+import { agent, session, stmt, text } from './build-facts.js';
+
+const INVALID = 'test/fixtures/rules/invalid';
+const expected = JSON.parse(readFileSync(`${INVALID}/expected.json`, 'utf8')) as Record<string, string>;
+
+describe('loadRules: invalid files stop with file:line:col and a reason', () => {
+  const files = readdirSync(INVALID).filter((f) => f.endsWith('.yaml'));
+  it('has an expectation for every invalid fixture', () => {
+    expect(files.sort()).toEqual(Object.keys(expected).sort());
+  });
+  for (const file of files) {
+    it(`${file} → ${expected[file]}`, () => {
+      let error: unknown;
+      try {
+        loadRules(`${INVALID}/${file}`);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(RuleFileError);
+      expect((error as RuleFileError).message).toBe(`${INVALID}/${file}:${expected[file]}`);
+    });
+  }
+
+  it('names the file and 1:1 when the path does not exist', () => {
+    expect(() => loadRules('test/fixtures/rules/nope.yaml')).toThrow(/^test\/fixtures\/rules\/nope\.yaml:1:1: cannot read the rules \(ENOENT\)/);
+  });
+});
+
+describe('loadRules: a folder', () => {
+  const rs = loadRules('test/fixtures/rules/valid/folder');
+
+  it('reads *.yaml in name order, skips subfolders and *.test.yaml', () => {
+    expect(rs.files).toEqual(['test/fixtures/rules/valid/folder/10-groups.yaml', 'test/fixtures/rules/valid/folder/20-rules.yaml']);
+    expect(rs.rules.map((r) => r.id)).toEqual(['grants', 'ddl', 'ddl-tables']);
+    expect(rs.rules[0]).toMatchObject({ file: 'test/fixtures/rules/valid/folder/20-rules.yaml', line: 3, column: 5 });
+  });
+
+  it('expands groups across files, takes other names as identities, and resolves review options', () => {
+    expect(rs.rules[0]!.review).toEqual({
+      approvers: ['sec1@example.com', 'sec2@example.com', 'carol@example.com'],
+      groups: ['security'],
+      quorum: 2,
+      timeoutMs: 120_000,
+      scopes: ['once', 'fingerprint'],
+      grantTtlMs: 15 * 60_000,
+    });
+    expect(rs.rules[1]!.review).toMatchObject({ approvers: ['alice@example.com', 'bob@example.com'], groups: ['dba'], quorum: 1, scopes: ['once'], grantTtlMs: 0 });
+  });
+
+  it('warns about a rule an earlier rule shadows', () => {
+    expect(rs.warnings).toEqual([
+      expect.stringMatching(/^test\/fixtures\/rules\/valid\/folder\/20-rules\.yaml:12:5: rule 'ddl-tables' can never match: the earlier rule 'ddl' \(test\/fixtures\/rules\/valid\/folder\/20-rules\.yaml:9:5\)/),
+    ]);
+  });
+
+  it('uses defaults.on_unknown from the defaults file', () => {
+    expect(rs.defaults.onUnknown).toBe('deny');
+    expect(rs.evaluate(text(stmt('Unknown', ['unknown'])), agent, session()).action).toBe('deny');
+  });
+});
+
+describe('loadRules: the shipped rules', () => {
+  it('rules/ loads without warnings', () => {
+    const rs = loadRules('rules');
+    expect(rs.warnings).toEqual([]);
+    expect(rs.rules.map((r) => r.id)).toEqual(['privileged', 'grants', 'ddl', 'exports']);
+  });
+});
+
+describe('parseRules: cross-file and option errors', () => {
+  it('refuses a group defined in two files, and two defaults blocks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgwarden-rules-'));
+    try {
+      writeFileSync(join(dir, 'a.yaml'), 'groups: { dba: [x@example.com] }\ndefaults: { action: allow }\n');
+      writeFileSync(join(dir, 'b.yaml'), 'groups:\n  dba: [y@example.com]\n');
+      expect(() => loadRules(dir)).toThrow(new RegExp(`^${dir}/b\\.yaml:2:3: group 'dba' is already defined in ${dir}/a\\.yaml:1:11`));
+      writeFileSync(join(dir, 'b.yaml'), 'version: 1\ndefaults: { action: deny }\n');
+      expect(() => loadRules(dir)).toThrow(new RegExp(`^${dir}/b\\.yaml:2:1: defaults are already set in ${dir}/a\\.yaml:2:1`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('points at a missing key in the parent mapping', () => {
+    expect(() => parseRules('rules:\n  - match: { category: ddl }\n    action: deny\n', 'r.yaml')).toThrow("r.yaml:2:5: missing required key 'id'");
+  });
+
+  it('refuses message and reason together', () => {
+    expect(() => parseRules('rules:\n  - id: a\n    action: deny\n    message: x\n    reason: y\n', 'r.yaml')).toThrow('r.yaml:5:13: write either message or reason');
+  });
+
+  it('refuses an unknown top-level key with a suggestion', () => {
+    expect(() => parseRules('version: 1\nrule: []\n', 'r.yaml')).toThrow("r.yaml:2:1: unknown key 'rule' in the rule file (did you mean 'rules'?)");
+  });
+
+  it('refuses version 2', () => {
+    expect(() => parseRules('version: 2\n', 'r.yaml')).toThrow('r.yaml:1:10: version must be 1');
+  });
+
+  it('warns when an approver name looks like a misspelt group', () => {
+    const rs = parseRules('groups: { security: [s@example.com] }\nrules:\n  - id: g\n    match: { category: grant }\n    action: review\n    approvers: [securty]\n', 'r.yaml');
+    expect(rs.warnings).toEqual([expect.stringContaining("r.yaml:6:5: rule 'g': approver 'securty' is not a group, so it is taken as an identity (did you mean 'security'?)")]);
+    expect(rs.rules[0]!.review!.approvers).toEqual(['securty']);
+  });
+
+  it('warns when a review has no approvers at all', () => {
+    const rs = parseRules('rules:\n  - id: d\n    match: { category: ddl }\n    action: review\n', 'r.yaml');
+    expect(rs.warnings.join('\n')).toMatch(/rule 'd': review has no approvers/);
+  });
+
+  it('an empty file is a valid policy: defaults only', () => {
+    const rs = parseRules('', 'empty.yaml');
+    expect(rs.rules).toEqual([]);
+    expect(rs.evaluate(text(stmt('DropStmt', ['ddl'])), agent, session()).action).toBe('allow');
+  });
+});
