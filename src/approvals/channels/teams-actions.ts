@@ -5,6 +5,7 @@ import type { InvokeResponse } from '@microsoft/teams.api';
 import type { Logger } from 'pino';
 import type { ApprovalScope } from '../../policy/verdict.js';
 import type { ApprovalRequest } from '../request.js';
+import { normalizeIdentity, requesterIdentities } from '../identity.js';
 import type { DecideInput, DecideResult, PendingStore } from '../store.js';
 import { requestCard, resultCard, TeamsVerb, type CardContext, type CardNotice } from './teams-card.js';
 import type { TeamsIdentities } from './teams-identity.js';
@@ -37,12 +38,12 @@ function badRequest(message: string): Invoke {
 
 /** May this identity still vote on this request? (Mirrors the store's rules so the view matches what a click would do.) */
 export function canVote(identity: string, request: ApprovalRequest): boolean {
+  const me = normalizeIdentity(identity);
   return (
     request.status === 'pending' &&
-    request.approvers.includes(identity) &&
-    identity !== request.actor.user &&
-    identity !== request.actor.owner &&
-    !request.decisions.some((d) => d.by === identity)
+    request.approvers.some((a) => normalizeIdentity(a) === me) &&
+    !requesterIdentities(request.actor).includes(me) &&
+    !request.decisions.some((d) => normalizeIdentity(d.by) === me)
   );
 }
 

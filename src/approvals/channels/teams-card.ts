@@ -2,6 +2,7 @@
 import type { IAdaptiveCard, IExecuteAction, IRefreshDefinition } from '@microsoft/teams.cards';
 import type { ApprovalRequest } from '../request.js';
 import { formatDuration } from '../../units.js';
+import { approvalUrl } from '../notice.js';
 import { cutToJsonBytes, formatUtc, jsonBytes, preserveWhitespace } from './teams-text.js';
 
 /**
@@ -61,8 +62,9 @@ function noticeBlock(notice: CardNotice): Element {
   };
 }
 
+/** The console page for one request (the same link the waiting notice gives). */
 export function consoleUrl(publicUrl: string, id: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/?request=${encodeURIComponent(id)}`;
+  return approvalUrl(publicUrl, id);
 }
 
 function refreshDefinition(request: ApprovalRequest, ctx: CardContext): IRefreshDefinition {

@@ -1,4 +1,5 @@
 // Teams user → approver identity (config teams.identities: Azure AD object id or UPN → identity), and back to AAD ids for refresh lists.
+import { normalizeIdentity } from '../identity.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,13 +46,13 @@ export class TeamsIdentities {
 
   /** AAD object ids configured for any of these identities (for the card's refresh.userIds). */
   aadIdsFor(identities: readonly string[]): string[] {
-    const wanted = new Set(identities);
-    return [...this.#byAad].filter(([, identity]) => wanted.has(identity)).map(([aad]) => aad);
+    const wanted = new Set(identities.map(normalizeIdentity));
+    return [...this.#byAad].filter(([, identity]) => wanted.has(normalizeIdentity(identity))).map(([aad]) => aad);
   }
 
   /** UPNs configured for any of these identities. */
   upnsFor(identities: readonly string[]): string[] {
-    const wanted = new Set(identities);
-    return [...this.#byUpn].filter(([, identity]) => wanted.has(identity)).map(([upn]) => upn);
+    const wanted = new Set(identities.map(normalizeIdentity));
+    return [...this.#byUpn].filter(([, identity]) => wanted.has(normalizeIdentity(identity))).map(([upn]) => upn);
   }
 }

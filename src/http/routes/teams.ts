@@ -8,7 +8,7 @@ export const TEAMS_BODY_LIMIT = 1024 * 1024;
 
 /** What the route needs from pgwarden's HTTP server (createHttpServer's addRoute). */
 export interface RouteHost {
-  addRoute(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse, ...rest: never[]) => void | Promise<void>): void;
+  addRoute(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): void;
 }
 
 /** What the route needs from the Teams channel. */
