@@ -35,6 +35,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     redisUp: new Gauge({ name: 'pgwarden_redis_up', help: '1 when the approval store (Redis) is reachable, 0 when not', registers: r }),
     auditRecords: new Counter({ name: 'pgwarden_audit_records_total', help: 'Audit records written', labelNames: ['sink'] as const, registers: r }),
     auditFailures: new Counter({ name: 'pgwarden_audit_failures_total', help: 'Audit records that failed to write (retried from the spool)', labelNames: ['sink'] as const, registers: r }),
+    auditSpooled: new Gauge({ name: 'pgwarden_audit_spool_records', help: 'Audit records waiting in the on-disk spool for the Postgres sink', registers: r }),
     rulesLoaded: new Gauge({ name: 'pgwarden_rules_loaded', help: 'Rules in force', registers: r }),
     rulesReloads: new Counter({ name: 'pgwarden_rules_reloads_total', help: 'Rule reloads by result', labelNames: ['result'] as const, registers: r }),
   };

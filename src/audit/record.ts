@@ -1,4 +1,4 @@
-// AuditEvent: what every module reports to the audit log. The writer adds time, sequence and hash-chain fields.
+// AuditEvent (what modules report) and AuditRecord (one JSON line), plus the canonical serialisation both the writer and `audit verify` use.
 import type { Category } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 
@@ -33,6 +33,12 @@ export interface AuditEvent {
   readonly reason?: string;
   readonly via?: string;
   readonly connection_id?: string;
+  /** When the request was created / expires / was decided (ISO 8601), for approval events. */
+  readonly created_at?: string;
+  readonly expires_at?: string;
+  readonly decided_at?: string;
+  /** Rows the statement returned or affected, where known (row budget, grants). */
+  readonly rows?: number;
 }
 
 /** What producers call. `append` never blocks the data path; `appendDurable` resolves once the record is written (strict mode). */
@@ -48,3 +54,112 @@ export const nullAuditLog: AuditLog = {
   async appendDurable() {},
   async close() {},
 };
+
+/** One line of the audit log: the event plus the chain fields the writer adds. snake_case, as every external surface. */
+export interface AuditRecord extends Omit<AuditEvent, 'actor'> {
+  readonly seq: number;
+  /** ISO 8601 UTC time the event was appended. */
+  readonly ts: string;
+  readonly instance: string;
+  readonly actor?: Actor;
+  /** SHA-256 (hex) of the previous record; GENESIS_HASH for the first record of a chain. */
+  readonly prev: string;
+  /** SHA-256 (hex) of this record's canonical serialisation without `hash`. */
+  readonly hash: string;
+}
+
+/**
+ * Key order of a canonical record. Keys not listed (added by later versions) follow in code-point
+ * order before `prev` and `hash`, so old verifiers still check new records.
+ */
+const RECORD_KEYS = [
+  'seq',
+  'ts',
+  'instance',
+  'event',
+  'actor',
+  'database',
+  'sql',
+  'normalized',
+  'categories',
+  'rule',
+  'request_id',
+  'grant_id',
+  'approvers',
+  'by',
+  'decision',
+  'reason',
+  'via',
+  'connection_id',
+  'created_at',
+  'expires_at',
+  'decided_at',
+  'rows',
+] as const;
+const TAIL_KEYS = ['prev', 'hash'] as const;
+const ACTOR_KEYS = ['user', 'application', 'address', 'owner'] as const;
+const KNOWN = new Set<string>([...RECORD_KEYS, ...TAIL_KEYS]);
+
+function orderedKeys(obj: Record<string, unknown>, fixed: readonly string[], tail: readonly string[]): string[] {
+  const fixedSet = new Set([...fixed, ...tail]);
+  const rest = Object.keys(obj)
+    .filter((k) => !fixedSet.has(k))
+    .sort();
+  return [...fixed, ...rest, ...tail].filter((k) => Object.hasOwn(obj, k) && obj[k] !== undefined);
+}
+
+/**
+ * The canonical form of a value: same data → same object with keys in a fixed order, whatever order
+ * they came in (a JSON parse, a jsonb column). JSON.stringify of the result is the canonical text.
+ */
+function canonicalValue(value: unknown, keys?: readonly string[], tail: readonly string[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v) => canonicalValue(v));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of orderedKeys(obj, keys ?? [], tail)) out[k] = canonicalValue(obj[k], k === 'actor' && keys === RECORD_KEYS ? ACTOR_KEYS : undefined);
+  return out;
+}
+
+/** A record (or record-without-hash) rearranged into canonical key order; `undefined` fields dropped. */
+export function canonicalRecord<T extends object>(record: T): T {
+  return canonicalValue(record, RECORD_KEYS, TAIL_KEYS) as T;
+}
+
+/** The exact text of a record's line (without the newline). The hash covers this text with `hash` left out. */
+export function serializeRecord(record: object): string {
+  return JSON.stringify(canonicalRecord(record));
+}
+
+/** True for keys this version knows; `audit verify` accepts unknown keys (newer writers) as long as the hash holds. */
+export function isKnownRecordKey(key: string): boolean {
+  return KNOWN.has(key);
+}
+
+// --- Secrets never enter an audit record -------------------------------------------------------
+
+/** `PASSWORD 'x'` (CREATE/ALTER ROLE), `password=x` (conninfo in dblink/CREATE SERVER) and URL credentials, in SQL text. */
+export function redactSqlSecrets(sql: string): string {
+  return sql
+    .replace(/\b(PASSWORD\s+)(E?'(?:[^']|'')*'|\$([A-Za-z_]*)\$[\s\S]*?\$\3\$)/gi, "$1'[redacted]'")
+    .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)/gi, '$1[redacted]')
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]*@/gi, '$1[redacted]@');
+}
+
+/**
+ * Literal redaction for when a producer gave no `normalized` text: quoted strings, dollar-quoted
+ * bodies and numbers become `$n`. libpg-query's normalize (sql/) is better and preferred; this is
+ * the fail-safe so `redact_literals` never stores a literal.
+ */
+export function redactLiterals(sql: string): string {
+  // Placeholders continue after the highest bind parameter already in the text, as libpg-query's normalize does.
+  let n = Math.max(0, ...Array.from(sql.matchAll(/\$(\d+)/g), (m) => Number(m[1])));
+  return sql.replace(
+    /(\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\2\$)|([EeBbXxUu]&?'(?:[^']|'')*')|('(?:[^']|'')*')|("(?:[^"]|"")*")|(\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b)|(\$\d+)/g,
+    (match, _dollar, _tag, _prefixed, _quoted, ident: string | undefined, _num, param: string | undefined) => {
+      if (ident !== undefined || param !== undefined) return match;
+      n += 1;
+      return `$${n}`;
+    },
+  );
+}
