@@ -21,6 +21,9 @@ export type { RouteContext, RouteHandler } from './router.js';
 export { HttpError, HttpErrorCode, sendJson, sendError } from './http-error.js';
 export { readBody, readJsonBody } from './body.js';
 
+/** How long close() waits for in-flight requests before cutting their connections. */
+const CLOSE_GRACE_MS = 5000;
+
 export interface HttpServerDeps {
   readonly metrics: Metrics;
   /** The approval service (decide + store). Without it the /api/approvals routes answer 503. */
@@ -135,6 +138,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // A client that keeps a request open past the grace period does not hold shutdown hostage.
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       });
     },
   };
