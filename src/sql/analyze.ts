@@ -1,7 +1,7 @@
 // Public entry of src/sql: load the parser, analyze texts through a parse-once LRU cache, apply per-session PREPARE/EXECUTE.
 import { LRUCache } from 'lru-cache';
-import { CategoryBit, categoriesFromMask, maskFromCategories } from './categories.js';
-import { analyzeText, finalMask, unionCategories } from './facts.js';
+import { categoriesFromMask, maskFromCategories } from './categories.js';
+import { analyzeText, executeOwnMask, finalMask, unionCategories } from './facts.js';
 import { isParserLoaded } from './parse.js';
 import type { SqlSession, StatementFacts, TextFacts } from './types.js';
 
@@ -35,9 +35,8 @@ function union(a: readonly string[], b: readonly string[]): readonly string[] {
 }
 
 /** `into` with the categories and names of `from` added (fields other than lists and categories stay from `into`). */
-function mergeStatement(into: StatementFacts, from: StatementFacts, dropUnknown: boolean): StatementFacts {
-  let mask = maskFromCategories(into.categories);
-  if (dropUnknown) mask &= ~CategoryBit.unknown;
+function mergeStatement(into: StatementFacts, from: StatementFacts, ownMask?: number): StatementFacts {
+  let mask = ownMask ?? maskFromCategories(into.categories);
   mask |= maskFromCategories(from.categories);
   return Object.freeze({
     ...into,
@@ -65,14 +64,18 @@ function applySession(facts: TextFacts, session: SqlSession): TextFacts {
     const s = stmts[i]!;
     if (s.prepares !== undefined) {
       const prev = session.prepared.get(s.prepares)?.statements[0];
-      session.prepared.set(s.prepares, textFactsOf(prev === undefined ? s : mergeStatement(prev, s, false)));
+      session.prepared.set(s.prepares, textFactsOf(prev === undefined ? s : mergeStatement(prev, s)));
     }
     if (s.executes !== undefined) {
       const prepared = session.prepared.get(s.executes);
       if (prepared !== undefined) {
         out ??= stmts.slice(0, i);
         let merged = s;
-        for (const p of prepared.statements) merged = mergeStatement(merged, p, true);
+        let own = executeOwnMask.get(s);
+        for (const p of prepared.statements) {
+          merged = mergeStatement(merged, p, own);
+          own = undefined;
+        }
         const p0 = prepared.statements[0];
         if (s.kind === 'ExecuteStmt' && p0 !== undefined) merged = Object.freeze({ ...merged, bounded: p0.bounded, limit: p0.limit });
         out.push(merged);

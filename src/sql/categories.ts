@@ -74,9 +74,9 @@ export const STATEMENT_CATEGORY: Readonly<Record<string, number>> = Object.freez
   InsertStmt: W, UpdateStmt: W, DeleteStmt: W, MergeStmt: W, LockStmt: W, CallStmt: W,
   // NOTIFY is a side effect other sessions act on (job queues, cache invalidation): write, not read.
   NotifyStmt: W,
-  CopyStmt: 0, VacuumStmt: W,
-  // ExecuteStmt: unknown until the session supplies the prepared statement's facts.
-  ExecuteStmt: CategoryBit.unknown,
+  CopyStmt: 0, VacuumStmt: 0,
+  // ExecuteStmt: its own parameters only; analyze() adds the prepared statement's facts, or `write` when the session does not know the name.
+  ExecuteStmt: R,
   // ddl
   CreateStmt: D, CreateTableAsStmt: D, ViewStmt: D, IndexStmt: D, AlterTableStmt: D, AlterTableMoveAllStmt: D,
   DropStmt: D, TruncateStmt: D, CommentStmt: D, RenameStmt: D, AlterObjectSchemaStmt: D,

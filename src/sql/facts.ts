@@ -24,6 +24,16 @@ const TRANSACTION_KINDS: Readonly<Record<string, Transaction>> = Object.freeze({
 /** libpg-query's FETCH ALL count (INT_MAX in the JSON): not a bound. */
 const FETCH_ALL = 2147483647;
 
+/**
+ * EXECUTE of a prepared statement pgwarden has not seen: a prepared statement is a SELECT, INSERT,
+ * UPDATE, DELETE, MERGE or VALUES that was itself checked when prepared, so `write` (not `unknown`,
+ * which means the text did not parse).
+ */
+export const UNRESOLVED_EXECUTE = CategoryBit.write;
+
+/** Mask of a statement's own categories before an unresolved EXECUTE was assumed `write` (for session merges). */
+export const executeOwnMask = new WeakMap<StatementFacts, number>();
+
 const nested: NestedAnalyzer = {
   sql: nestedSqlFacts,
   plpgsql: (statementText, depth) => plpgsqlFacts(statementText, depth, nestedSqlFacts),
@@ -40,6 +50,7 @@ function nestedSqlFacts(text: string, depth: number): NestedFacts | null {
     const kind = topKind(raw);
     if (STATEMENT_CATEGORY[kind] === undefined) c.add(CategoryBit.unknown);
     c.walk(raw.stmt);
+    if (c.executes !== undefined) c.add(UNRESOLVED_EXECUTE);
     merged.merge(c);
   }
   return merged;
@@ -177,9 +188,11 @@ function statementFacts(raw: RawStatement, text: string, maxRows: number, single
   if (limit !== null && limit > maxRows) c.add(CategoryBit.export);
   const transaction = kind === 'TransactionStmt' ? (TRANSACTION_KINDS[node.kind as string] ?? null) : null;
   const source = single ? wholeText : text;
+  let fingerprint: string | undefined;
+  let normalized: string | undefined;
   const facts: StatementFacts & { prepares?: string; executes?: string; setsReason?: string } = {
     kind,
-    categories: categoriesFromMask(finalMask(c.mask)),
+    categories: categoriesFromMask(finalMask(c.executes !== undefined ? c.mask | UNRESOLVED_EXECUTE : c.mask)),
     tables: frozenList(c.tables),
     columns: frozenList(c.columns),
     columnsWritten: frozenList(c.columnsWritten),
@@ -187,14 +200,22 @@ function statementFacts(raw: RawStatement, text: string, maxRows: number, single
     bounded,
     limit,
     transaction,
-    fingerprint: fingerprintSql(source),
-    normalized: normalizeSql(source),
+    // Fingerprint and normalized text cost two more parses; most statements never need them (only
+    // approvals, grants and redacted audit do), so they are computed on first read and remembered.
+    get fingerprint(): string {
+      return (fingerprint ??= fingerprintSql(source));
+    },
+    get normalized(): string {
+      return (normalized ??= normalizeSql(source));
+    },
     text,
   };
   if (c.prepares !== undefined && kind === 'PrepareStmt') facts.prepares = c.prepares;
   if (c.executes !== undefined) facts.executes = c.executes;
   if (c.setsReason !== undefined && kind === 'VariableSetStmt') facts.setsReason = c.setsReason;
-  return Object.freeze(facts);
+  Object.freeze(facts);
+  if (c.executes !== undefined) executeOwnMask.set(facts, c.mask);
+  return facts;
 }
 
 /** Facts for a text that did not parse: one `Unknown` statement, category `unknown` (never `read`). */

@@ -392,8 +392,15 @@ function visitNode(c: Collector, type: string, n: Json): void {
       // COMMIT/ROLLBACK PREPARED finish another (prepared) transaction's writes.
       if (n.kind === 'TRANS_STMT_COMMIT_PREPARED' || n.kind === 'TRANS_STMT_ROLLBACK_PREPARED') c.add(CategoryBit.write);
       return;
-    case 'VacuumStmt':
-      for (const d of defElems(n.options)) if (d.defname === 'full' && defTrue(d)) c.add(CategoryBit.ddl);
+    case 'VacuumStmt': {
+      // Plain VACUUM/ANALYZE is maintenance (write); VACUUM FULL rewrites the table under an exclusive lock (ddl).
+      let full = false;
+      for (const d of defElems(n.options)) if (d.defname === 'full' && defTrue(d)) full = true;
+      c.add(full ? CategoryBit.ddl : CategoryBit.write);
+      break;
+    }
+    case 'RenameStmt':
+      if (n.renameType === 'OBJECT_ROLE') c.add(CategoryBit.grant);
       break;
     case 'CreateTrigStmt':
     case 'CreateEventTrigStmt': {
