@@ -13,6 +13,8 @@ export interface Principal {
   readonly method: 'bearer' | 'session';
   /** Present for sessions: the value the X-CSRF-Token header must carry. */
   readonly csrfToken?: string;
+  /** Present for sessions: when it ends (ms since epoch). */
+  readonly expiresAt?: number;
 }
 
 export interface Session {
@@ -113,7 +115,7 @@ export class ApproverAuth {
     }
     const cookie = readCookie(req, SESSION_COOKIE);
     const session = cookie === null ? null : this.verifySession(cookie);
-    return session ? { identity: session.identity, method: 'session', csrfToken: session.csrfToken } : null;
+    return session ? { identity: session.identity, method: 'session', csrfToken: session.csrfToken, expiresAt: session.expiresAt } : null;
   }
 
   /** authenticate() or a 401 with WWW-Authenticate: Bearer. */

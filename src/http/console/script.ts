@@ -72,6 +72,7 @@ function connect() {
     for (const r of snap.pending) state.requests.set(r.id, r);
     render(null);
     setLive('live', 'live');
+    focusLinked();
   });
   source.addEventListener('request', (e) => {
     const r = JSON.parse(e.data);
@@ -228,6 +229,24 @@ function renderRecent(final) {
   $('recent-empty').hidden = rows.length > 0;
   $('recent-table').hidden = rows.length === 0;
 }
+
+// ---- links to one request (#/approvals/ID, as in the agent's waiting notice) ----
+let focusedId = null;
+async function focusLinked() {
+  const m = /^#\/approvals\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!m || focusedId === m[1]) return;
+  const id = m[1];
+  focusedId = id;
+  if (!state.requests.has(id)) {
+    const r = await api('GET', '/api/approvals/' + encodeURIComponent(id));
+    if (!r.ok) return;
+    state.requests.set(id, r.data);
+    render(null);
+  }
+  const node = document.querySelector('[data-id="' + id + '"]');
+  if (node) { node.classList.add('linked'); node.scrollIntoView({ block: 'center' }); }
+}
+window.addEventListener('hashchange', () => { focusedId = null; focusLinked(); });
 
 // ---- time -----------------------------------------------------------------
 function formatTime(iso) {

@@ -43,6 +43,8 @@ label { font-weight: 600; font-size: 13px; }
 .request { padding: 18px 20px; display: grid; gap: 12px; }
 .request.flash { animation: flash 1.2s ease-out; }
 @keyframes flash { from { box-shadow: 0 0 0 4px #334eac55; } to { box-shadow: 0 1px 2px #1b23300d; } }
+.request.linked { border-color: var(--accent); box-shadow: 0 0 0 2px #334eac40; }
+tr.linked td { background: #f3f5fc; }
 .req-head { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
 .req-id { color: var(--muted); }
 .spacer { flex: 1; }

@@ -27,11 +27,11 @@ export function registerSessionRoutes(deps: RouteDeps): void {
 
   router.add('GET', '/api/session', (req, res) => {
     const principal = auth.require(req);
-    if (principal.method !== 'session') {
-      sendJson(res, 200, { identity: principal.identity, csrf_token: null, expires_at: null });
-      return;
-    }
-    sendJson(res, 200, { identity: principal.identity, csrf_token: principal.csrfToken ?? null, expires_at: null });
+    sendJson(res, 200, {
+      identity: principal.identity,
+      csrf_token: principal.csrfToken ?? null,
+      expires_at: principal.expiresAt === undefined ? null : new Date(principal.expiresAt).toISOString(),
+    });
   });
 
   router.add('DELETE', '/api/session', (req, res) => {

@@ -163,6 +163,20 @@ describe('approvals console', () => {
     await expect.poll(() => page.locator('#identity').textContent()).toBe('bob@example.com');
   });
 
+  it('opens the request a waiting notice links to (#/approvals/ID), pending or settled', async () => {
+    const held = pendingRequest();
+    await srv.store.create(held);
+    const linked = await context.newPage();
+    await linked.goto(`${srv.url}/#/approvals/${held.id}`);
+    await linked.locator(`[data-testid=pending-request][data-id="${held.id}"].linked`).waitFor();
+    const settled = pendingRequest();
+    await srv.store.create(settled);
+    expect((await srv.service.decide({ id: settled.id, by: 'alice@example.com', decision: 'deny', reason: 'not today' })).ok).toBe(true);
+    await linked.goto(`${srv.url}/#/approvals/${settled.id}`);
+    await linked.locator(`[data-testid=recent-decision][data-id="${settled.id}"].linked`).waitFor();
+    await linked.close();
+  });
+
   it('serves the page with a strict Content-Security-Policy and runs without script or CSP errors', async () => {
     const res = await fetch(`${srv.url}/`);
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'.*frame-ancestors 'none'/);

@@ -51,7 +51,7 @@ describe('ApproverAuth', () => {
     expect(auth.verifySession(s1.cookieValue)?.identity).toBe('alice@example.com');
     expect(s1.csrfToken).not.toBe(s2.csrfToken);
     const principal = auth.authenticate(req({ cookie: `other=1; ${SESSION_COOKIE}=${s1.cookieValue}` }));
-    expect(principal).toEqual({ identity: 'alice@example.com', method: 'session', csrfToken: s1.csrfToken });
+    expect(principal).toEqual({ identity: 'alice@example.com', method: 'session', csrfToken: s1.csrfToken, expiresAt: s1.expiresAt });
   });
 
   it('rejects tampered, expired and rotated-token sessions', () => {
