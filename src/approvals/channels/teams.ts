@@ -254,13 +254,16 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
 
   bot.app.use(async (ctx: IActivityContext) => {
     const activity = ctx.activity;
-    try {
-      await capture(activity);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'teams: could not store the conversation reference');
-    }
     const tenant = activityTenant(activity);
-    const foreignTenant = Boolean(config.tenant_id && tenant && tenant !== config.tenant_id);
+    // Another organisation's tenant can install a sideloaded copy: never post there or act on its clicks.
+    const foreignTenant = Boolean(config.tenant_id && tenant && tenant.toLowerCase() !== config.tenant_id.toLowerCase());
+    if (!foreignTenant) {
+      try {
+        await capture(activity);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'teams: could not store the conversation reference');
+      }
+    }
     if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
       return handleCardAction(ctx, {
         store: deps.store,

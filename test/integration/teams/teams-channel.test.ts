@@ -185,3 +185,47 @@ describe('Teams approvals', () => {
     await h.connector.waitFor(() => cardText(h!.connector.cardOf(message)).includes('Withdrawn'));
   });
 });
+
+describe('Teams approvals, edge cases', () => {
+  it('with teams.auth false accepts unsigned activities (local development)', async () => {
+    h = await startTeamsHarness({ teams: { auth: false } });
+    const pending = await h.open();
+    await firstCard(h);
+    const res = await h.click(ALICE, TeamsVerb.approve, pending.request.id, {}, { token: null });
+    expect(res.status).toBe(200);
+    expect((await pending.outcome).status).toBe('approved');
+  });
+
+  it('ignores clicks and installs from another tenant', async () => {
+    h = await startTeamsHarness();
+    const pending = await h.open();
+    await firstCard(h);
+    const res = await h.post({
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      id: 'foreign-1',
+      channelId: 'msteams',
+      serviceUrl: h.connector.url,
+      from: { id: ALICE.id, aadObjectId: ALICE.aadObjectId },
+      recipient: { id: '28:app' },
+      conversation: { id: 'a:foreign', conversationType: 'personal', tenantId: '99999999-9999-4999-8999-999999999999' },
+      channelData: { tenant: { id: '99999999-9999-4999-8999-999999999999' } },
+      value: { action: { type: 'Action.Execute', verb: TeamsVerb.approve, data: { request_id: pending.request.id } } },
+    });
+    expect(res.status).toBe(200);
+    expect((res.body as { type: string }).type).toBe('application/vnd.microsoft.activity.message');
+    expect((await h.store.get(pending.request.id))?.status).toBe('pending');
+    expect([...(await h.store.kvList('teams.conversations')).keys()]).not.toContain('a:foreign');
+    pending.withdraw('client_disconnect');
+    await pending.outcome;
+  });
+
+  it('counts a failed card post in pgwarden_channel_delivery_failures_total and does not throw', async () => {
+    h = await startTeamsHarness();
+    h.connector.failNext(1);
+    const pending = await h.open();
+    await expect.poll(async () => (await h!.metrics.channelDeliveryFailures.get()).values.find((v) => v.labels.channel === 'teams')?.value ?? 0).toBeGreaterThan(0);
+    pending.withdraw('client_disconnect');
+    await pending.outcome;
+  });
+});
