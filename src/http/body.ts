@@ -32,7 +32,9 @@ export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_BODY_LI
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new HttpError(400, HttpErrorCode.badRequest, `body is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes the input in its message; keep only the reason so a pasted token is not echoed back.
+    const reason = (err as Error).message.replace(/,\s*(?:\.\.\.)?"[\s\S]*$/, '').trim();
+    throw new HttpError(400, HttpErrorCode.badRequest, `body is not valid JSON${reason ? ` (${reason})` : ''}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HttpError(400, HttpErrorCode.badRequest, 'body must be a JSON object, e.g. {"decision":"approve","reason":"…"}');

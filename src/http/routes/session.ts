@@ -18,7 +18,10 @@ export function registerSessionRoutes(deps: RouteDeps): void {
     const identity = auth.identityForToken(body.token.trim());
     if (identity === null) {
       deps.logger.warn({ address: req.socket.remoteAddress }, 'console sign-in with an unknown token');
-      throw new HttpError(401, HttpErrorCode.unauthorized, 'that token is not valid; check it with whoever runs pgwarden', { 'WWW-Authenticate': 'Bearer realm="pgwarden"' });
+      const message = auth.hasTokens
+        ? 'that token is not valid; check it with whoever runs pgwarden'
+        : 'no approver tokens are configured on this pgwarden; set approvals.api_tokens or PGWARDEN_API_TOKENS="identity=token"';
+      throw new HttpError(401, HttpErrorCode.unauthorized, message, { 'WWW-Authenticate': 'Bearer realm="pgwarden"' });
     }
     const session = auth.createSession(identity);
     deps.logger.info({ by: identity }, 'console sign-in');
