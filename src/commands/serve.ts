@@ -1,6 +1,53 @@
-// `pgwarden serve`: placeholder until implemented.
+// `pgwarden serve`: run the firewall (proxy + HTTP server) until SIGINT/SIGTERM; SIGHUP reloads the rules.
 import type { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../config.js';
+import { createLogger } from '../log.js';
+import { startApp } from '../app.js';
 
 export function register(program: Command): void {
-  void program;
+  program
+    .command('serve')
+    .description('run the firewall: a PostgreSQL proxy on --listen and the HTTP server (metrics, health, API, console) on --http')
+    .option('--config <file>', 'YAML config file (env PGWARDEN_CONFIG)')
+    .option('--listen <host:port>', 'where clients connect (env PGWARDEN_LISTEN, default 127.0.0.1:7432)')
+    .option('--upstream <url>', 'the PostgreSQL server to protect, e.g. postgres://db:5432 (env PGWARDEN_UPSTREAM)')
+    .option('--rules <path>', 'rule file or folder (env PGWARDEN_RULES, default: the shipped rules/default.yaml)')
+    .option('--redis <url>', 'Redis for shared approval state, e.g. redis://127.0.0.1:6379 (env PGWARDEN_REDIS; default in-memory)')
+    .option('--http <host:port>', 'metrics, health, API and console (env PGWARDEN_HTTP, default 127.0.0.1:7433)')
+    .option('--audit <file>', 'hash-chained audit log file, JSON lines (env PGWARDEN_AUDIT)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ pgwarden serve --upstream postgres://127.0.0.1:5432
+  $ PGWARDEN_API_TOKENS="alice@example.com=s3cret" pgwarden serve --upstream postgres://db:5432 --rules ./rules --audit audit.jsonl
+  $ pgwarden serve --config pgwarden.yaml --redis redis://redis:6379
+
+Agents then connect to postgres://USER:PASSWORD@127.0.0.1:7432/DB exactly as to PostgreSQL.
+Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay); SIGINT/SIGTERM stop.`,
+    )
+    .action(async (flags: ConfigFlags) => {
+      const config = loadConfig(flags);
+      const logger = createLogger({ level: config.log.level, ...(config.log.pretty === undefined ? {} : { pretty: config.log.pretty }) });
+      const app = await startApp({ config, logger });
+      process.on('SIGHUP', () => {
+        logger.info('SIGHUP: reloading rules');
+        app.reloadRules();
+      });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        app.close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
 }

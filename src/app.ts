@@ -1,0 +1,202 @@
+// Composition root: builds the parse cache, policy, approvals store and service, channels, audit, metrics, the proxy
+// listener and the HTTP server from one Config; starts them in order and stops them in reverse.
+import { hostname } from 'node:os';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { splitHostPort, upstreamTarget } from './config.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createAnalyzer, functionCallFacts, loadSqlParser } from './sql/analyze.js';
+import { loadRules } from './policy/load.js';
+import { reload as reloadRules, watchRules, type RulesWatcher } from './policy/watch.js';
+import type { RuleSet } from './policy/evaluate.js';
+import { createAuditLog } from './audit/writer.js';
+import { createMemoryStore } from './approvals/memory-store.js';
+import { createRedisStore } from './approvals/redis-store.js';
+import { createApprovalService } from './approvals/service.js';
+import type { ApprovalChannel } from './approvals/channels/channel.js';
+import { createWebhookChannel } from './approvals/channels/webhook.js';
+import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
+import type { PendingStore } from './approvals/store.js';
+import { createProxy } from './proxy/listener.js';
+import { createPolicyGate } from './proxy/policy-gate.js';
+import { createHttpServer } from './http/server.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Test seams for the Teams channel (fake Bot Connector, local JWKS, token source). */
+  readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token'>;
+}
+
+export interface App {
+  readonly proxyAddress: { host: string; port: number };
+  readonly httpAddress: { host: string; port: number };
+  readonly publicUrl: string;
+  readonly metrics: Metrics;
+  readonly store: PendingStore;
+  /** Re-reads the rules; an invalid version is refused and the old rules stay in force. */
+  reloadRules(): boolean;
+  close(): Promise<void>;
+}
+
+/** Can a TCP connection to the upstream be opened right now? (for /readyz) */
+function probeTcp(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export async function startApp({ config, logger, teams: teamsSeams }: AppOptions): Promise<App> {
+  const metrics = createMetrics();
+  const instance = config.instance ?? `${hostname()}:${process.pid}`;
+  const upstream = upstreamTarget(config.upstream);
+
+  await loadSqlParser();
+  const analyzer = createAnalyzer({
+    maxRows: config.limits.max_rows,
+    cacheEntries: config.parse_cache.max_entries,
+    onCacheHit: () => metrics.parseCacheHits.inc(),
+    onCacheMiss: (seconds) => {
+      metrics.parseCacheMisses.inc();
+      metrics.parseSeconds.observe(seconds);
+    },
+  });
+
+  let ruleSet: RuleSet = loadRules(config.rules);
+  for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+  metrics.rulesLoaded.set(ruleSet.rules.length);
+  const applyReload = (result: ReturnType<typeof reloadRules>): boolean => {
+    if (!result.ok) {
+      metrics.rulesReloads.inc({ result: 'refused' });
+      logger.error({ rules: config.rules, error: result.error.message }, 'new rules refused; the previous rules stay in force');
+      return false;
+    }
+    ruleSet = result.ruleSet;
+    metrics.rulesReloads.inc({ result: 'ok' });
+    metrics.rulesLoaded.set(ruleSet.rules.length);
+    for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+    logger.info({ rules: config.rules, count: ruleSet.rules.length }, 'rules reloaded');
+    return true;
+  };
+  const watcher: RulesWatcher = watchRules(config.rules, applyReload);
+
+  const audit = await createAuditLog({
+    file: config.audit.file,
+    redactLiterals: config.audit.redact_literals,
+    reads: config.audit.reads,
+    readSampleRate: config.audit.read_sample_rate,
+    postgres: config.audit.postgres,
+    metrics,
+    logger,
+    instance,
+  });
+
+  const store: PendingStore = config.redis ? createRedisStore({ url: config.redis, logger, metrics }) : createMemoryStore();
+  if (!config.redis) metrics.redisUp.set(1);
+
+  const httpHostPort = splitHostPort(config.http);
+  let service: ReturnType<typeof createApprovalService> | null = null;
+  const http = createHttpServer({
+    metrics,
+    tokens: config.approvals.api_tokens,
+    readiness: {
+      upstream: () => probeTcp(upstream.host, upstream.port),
+      redis: () => store.isAvailable(),
+      rules: () => ruleSet.rules.length >= 0,
+    },
+    logger,
+    ...(config.approvals.public_url ? { publicUrl: config.approvals.public_url } : {}),
+    // The service is built once the HTTP port (publicUrl) and channels are known; decide() binds to it late.
+    approvals: { decide: (input) => service!.decide(input), store },
+  });
+  const httpAddress = await http.listen(config.http);
+  const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;
+
+  const channels: ApprovalChannel[] = [];
+  if (config.webhook.urls.length > 0) {
+    if (!config.webhook.secret) logger.warn('webhook.urls is set without webhook.secret: webhook payloads are signed with an empty key');
+    channels.push(
+      createWebhookChannel({ urls: config.webhook.urls, secret: config.webhook.secret ?? '', maxAttempts: config.webhook.max_attempts, timeoutMs: config.webhook.timeout, publicUrl, logger }),
+    );
+  }
+  const teams = config.teams.enabled
+    ? createTeamsChannel({
+        config: config.teams,
+        store,
+        decide: (input) => service!.decide(input),
+        logger,
+        metrics,
+        publicUrl,
+        redactLiterals: config.audit.redact_literals,
+        ...teamsSeams,
+      })
+    : null;
+  if (teams) {
+    channels.push(teams);
+    teams.mount(http);
+  }
+  service = createApprovalService({ store, channels, audit, metrics, logger, instance, publicUrl, progressIntervalMs: config.approvals.progress_interval });
+  const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || config.webhook.urls.length > 0;
+  if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, webhook): statements that need review are refused');
+
+  const gate = createPolicyGate({
+    analyzer,
+    rules: () => ruleSet,
+    approvals: hasApprovers ? service : null,
+    audit,
+    auditRequired: config.audit.required,
+    shouldAuditRead: () => audit.shouldAuditRead(),
+    metrics,
+    logger,
+  });
+  const proxy = createProxy({
+    options: {
+      upstream,
+      startupTimeoutMs: config.limits.startup_timeout,
+      connectTimeoutMs: 10_000,
+      maxMessageSize: config.limits.max_message_size,
+      maxStartupMessageSize: config.limits.max_startup_message_size,
+      maxClientConnections: config.limits.max_client_connections,
+    },
+    gate: () => gate,
+    logger,
+    metrics,
+    functionCallFacts,
+  });
+  const listen = splitHostPort(config.listen);
+  let proxyAddress: { host: string; port: number };
+  try {
+    proxyAddress = await proxy.listen(listen.host, listen.port);
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, upstream: upstream.display, http: `${httpAddress.host}:${httpAddress.port}`, rules: config.rules, redis: config.redis ? 'on' : 'in-memory' }, 'pgwarden is serving');
+
+  return {
+    proxyAddress,
+    httpAddress,
+    publicUrl,
+    metrics,
+    store,
+    reloadRules: () => applyReload(reloadRules(config.rules)),
+    async close() {
+      watcher.close();
+      await proxy.close();
+      await service?.close();
+      await http.close();
+      await teams?.close();
+      await store.close();
+      await audit.close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// The production Gate: facts from sql/ (parse cache), verdict from policy/ (verdict cache), review through approvals/,
+// every decision to audit and metrics. Allow and deny are synchronous; review (and strict audit) return promises.
+import type { Logger } from 'pino';
+import { ApprovalDenied, ApprovalExpired, ApprovalNotConfigured, ApprovalsUnavailable, ApprovalWithdrawn, AuditUnavailable, PgwardenError, PolicyDenied } from '../errors.js';
+import type { AuditEvent, AuditLog } from '../audit/record.js';
+import type { Metrics } from '../metrics.js';
+import type { Analyzer } from '../sql/analyze.js';
+import { statedReason } from '../sql/analyze.js';
+import type { Category, TextFacts } from '../sql/types.js';
+import type { RuleSet } from '../policy/evaluate.js';
+import { VerdictCache } from '../policy/cache.js';
+import type { Verdict } from '../policy/verdict.js';
+import type { ApprovalGateway, ApprovalOutcome, OpenApprovalInput } from '../approvals/service-types.js';
+import { formatDuration } from '../units.js';
+import { ALLOW, type Gate, type GateDeny, type GateHold, type GateOutcome, type StatementContext } from './gate.js';
+
+export interface PolicyGateDeps {
+  readonly analyzer: Analyzer;
+  /** Current rules (a reload swaps what this returns). */
+  rules(): RuleSet;
+  /** Null when no approval channel is configured: review then answers 42501 at once. */
+  readonly approvals: ApprovalGateway | null;
+  readonly audit: AuditLog;
+  /** audit.required: a statement that needs an audit record is refused when the record cannot be written. */
+  readonly auditRequired: boolean;
+  /** Whether this read statement should be audited (config audit.reads: none | sample | all). */
+  shouldAuditRead(): boolean;
+  readonly metrics?: Metrics;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+const CATEGORY_RANK: Record<Category, number> = { read: 0, write: 1, export: 2, ddl: 3, grant: 4, privileged: 5, unknown: 6 };
+
+function strictest(categories: readonly Category[]): Category {
+  let best: Category = 'read';
+  for (const c of categories) if (CATEGORY_RANK[c] > CATEGORY_RANK[best]) best = c;
+  return best;
+}
+
+export function createPolicyGate(deps: PolicyGateDeps): Gate {
+  const cache = new VerdictCache();
+  const now = deps.now ?? (() => new Date());
+
+  function auditEvent(event: AuditEvent['event'], ctx: StatementContext, facts: TextFacts, verdict: Verdict, extra: Partial<AuditEvent> = {}): AuditEvent {
+    return {
+      event,
+      actor: ctx.actor,
+      database: ctx.database,
+      sql: ctx.text,
+      normalized: facts.statements.map((s) => s.normalized).join('; '),
+      categories: facts.categories,
+      rule: verdict.rule,
+      reason: verdict.reason,
+      connection_id: ctx.connectionId,
+      ...extra,
+    };
+  }
+
+  /** Writes the record; in strict mode the statement waits for it and is refused if it cannot be written. */
+  function recorded(event: AuditEvent, outcome: GateOutcome): GateOutcome | Promise<GateOutcome> {
+    if (!deps.auditRequired) {
+      deps.audit.append(event);
+      return outcome;
+    }
+    return deps.audit.appendDurable(event).then(
+      () => outcome,
+      (err: unknown) => {
+        deps.logger.error({ err, event: event.event }, 'audit record could not be written; statement refused (audit.required)');
+        return { kind: 'deny', error: new AuditUnavailable(err instanceof Error ? err.message : String(err)) } as GateDeny;
+      },
+    );
+  }
+
+  function review(ctx: StatementContext, facts: TextFacts, verdict: Verdict): GateOutcome | Promise<GateOutcome> {
+    const approvals = deps.approvals;
+    if (!approvals) {
+      const error = new ApprovalNotConfigured(verdict.rule);
+      deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict, { reason: error.message }));
+      return { kind: 'deny', error };
+    }
+    const input: OpenApprovalInput = {
+      sql: ctx.text,
+      facts,
+      verdict,
+      actor: ctx.actor,
+      database: ctx.database,
+      statedReason: statedReason(ctx.text) ?? ctx.sessionReason,
+      connectionId: ctx.connectionId,
+    };
+    return (async (): Promise<GateOutcome> => {
+      try {
+        if (await approvals.findGrant(input)) return ALLOW;
+        const pending = await approvals.open(input);
+        const request = pending.request;
+        const hold: GateHold = {
+          kind: 'hold',
+          requestId: request.id,
+          notice: pending.notice,
+          onNotice: (listener) => pending.onProgress(listener),
+          withdraw: (reason) => pending.withdraw(reason),
+          result: pending.outcome.then((o: ApprovalOutcome) => {
+            switch (o.status) {
+              case 'approved':
+                return ALLOW;
+              case 'denied':
+                return { kind: 'deny', error: new ApprovalDenied(request.id, request.rule, o.by, o.reason) };
+              case 'expired':
+                return { kind: 'deny', error: new ApprovalExpired(request.id, request.rule, formatDuration(verdict.review?.timeoutMs ?? 0)) };
+              default:
+                return { kind: 'deny', error: new ApprovalWithdrawn(request.id) };
+            }
+          }),
+        };
+        return hold;
+      } catch (err) {
+        const error = err instanceof PgwardenError ? err : new ApprovalsUnavailable(err instanceof Error ? err.message : String(err));
+        deps.logger.warn({ err, rule: verdict.rule }, 'approval could not be requested; statement refused');
+        deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict, { reason: error.message }));
+        return { kind: 'deny', error };
+      }
+    })();
+  }
+
+  return {
+    decide(ctx) {
+      const started = deps.metrics ? process.hrtime.bigint() : 0n;
+      const facts = ctx.facts ?? deps.analyzer.analyze(ctx.text, ctx.sqlSession);
+      const verdict = cache.evaluate(deps.rules(), facts, ctx.actor, { database: ctx.database, inTransactionBlock: ctx.inTransactionBlock, now: now() });
+      if (deps.metrics) {
+        deps.metrics.policySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        deps.metrics.statements.inc({ category: strictest(facts.categories), action: verdict.action });
+        if (verdict.rule) deps.metrics.ruleHits.inc({ rule: verdict.rule, action: verdict.action });
+      }
+      if (verdict.action === 'deny') {
+        const error = new PolicyDenied(verdict.rule, verdict.reason);
+        deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict));
+        return { kind: 'deny', error };
+      }
+      if (verdict.action === 'review') return review(ctx, facts, verdict);
+      for (const s of facts.statements) if (s.setsReason !== undefined) ctx.setSessionReason?.(s.setsReason);
+      const isRead = facts.categories.length === 1 && facts.categories[0] === 'read';
+      if (!isRead) return recorded(auditEvent('statement_allowed', ctx, facts, verdict), ALLOW);
+      if (deps.shouldAuditRead()) return recorded(auditEvent('statement_read', ctx, facts, verdict), ALLOW);
+      return ALLOW;
+    },
+  };
+}
