@@ -148,9 +148,7 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
     metrics,
     publicUrl,
     redactLiterals: options.redactLiterals ?? false,
-    cloud: jwks.cloud,
-    serviceUrl: connector.url,
-    token: () => jwks.outboundToken(),
+    ...teamsSeams(jwks, connector),
   });
   service = createApprovalService({
     store,
@@ -167,16 +165,7 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
   const { port } = await http.listen('127.0.0.1:0');
   const baseUrl = `http://127.0.0.1:${port}`;
 
-  async function post(activity: Record<string, unknown>, postOptions: { token?: string | null } = {}) {
-    const token = postOptions.token === undefined ? await jwks.sign({ serviceUrl: String(activity.serviceUrl ?? connector.url) }) : postOptions.token;
-    const res = await fetch(`${baseUrl}/api/messages`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json; charset=utf-8', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(activity),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-  }
+  const post = (activity: Record<string, unknown>, postOptions: { token?: string | null } = {}) => postActivity(baseUrl, jwks, activity, postOptions.token);
 
   return {
     connector,
@@ -190,25 +179,7 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
     config,
     post,
     click(user, verb, requestId, inputs = {}, clickOptions = {}) {
-      return post(
-        {
-          type: 'invoke',
-          name: 'adaptiveCard/action',
-          id: `invoke-${randomUUID()}`,
-          channelId: 'msteams',
-          serviceUrl: connector.url,
-          timestamp: new Date().toISOString(),
-          from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-          recipient: { id: `28:${TEST_APP_ID}`, name: 'pgwarden' },
-          conversation: { id: `${TEST_CHANNEL_ID};messageid=1`, conversationType: 'channel', tenantId: TEST_TENANT_ID, isGroup: true },
-          channelData: { tenant: { id: TEST_TENANT_ID }, channel: { id: TEST_CHANNEL_ID }, team: { id: '19:team@thread.tacv2' } },
-          value: {
-            action: { type: 'Action.Execute', verb, data: { request_id: requestId, ...inputs } },
-            trigger: verb === TeamsVerb.refresh ? 'automatic' : 'manual',
-          },
-        },
-        clickOptions,
-      );
+      return post(cardActionActivity(user, verb, requestId, connector.url, inputs), clickOptions);
     },
     open(spec) {
       return service.open(openInput(spec));
@@ -220,6 +191,43 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
       await connector.close();
       await jwks.close();
       if (!options.store) await store.close();
+    },
+  };
+}
+
+/** The test seams createTeamsChannel takes, pointing the real SDK at the fakes (for an app composed elsewhere, e.g. the proxy end-to-end test). */
+export function teamsSeams(jwks: BotJwks, connector: FakeBotConnector) {
+  return { cloud: jwks.cloud, serviceUrl: connector.url, token: () => jwks.outboundToken() };
+}
+
+/** POSTs an activity to `${baseUrl}/api/messages` with a valid Bot Framework token for its serviceUrl (`token` null: none; a string: that one). */
+export async function postActivity(baseUrl: string, jwks: BotJwks, activity: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: unknown }> {
+  const bearer = token === undefined ? await jwks.sign({ serviceUrl: String(activity.serviceUrl) }) : token;
+  const res = await fetch(`${baseUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) },
+    body: JSON.stringify(activity),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/** The `adaptiveCard/action` invoke Teams sends when `user` clicks `verb` on the card of `requestId` in the test channel. */
+export function cardActionActivity(user: TestTeamsUser, verb: string, requestId: string, serviceUrl: string, inputs: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    id: `invoke-${randomUUID()}`,
+    channelId: 'msteams',
+    serviceUrl,
+    timestamp: new Date().toISOString(),
+    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+    recipient: { id: `28:${TEST_APP_ID}`, name: 'pgwarden' },
+    conversation: { id: `${TEST_CHANNEL_ID};messageid=1`, conversationType: 'channel', tenantId: TEST_TENANT_ID, isGroup: true },
+    channelData: { tenant: { id: TEST_TENANT_ID }, channel: { id: TEST_CHANNEL_ID }, team: { id: '19:team@thread.tacv2' } },
+    value: {
+      action: { type: 'Action.Execute', verb, data: { request_id: requestId, ...inputs } },
+      trigger: verb === TeamsVerb.refresh ? 'automatic' : 'manual',
     },
   };
 }

@@ -175,8 +175,22 @@ describe('Teams approvals', () => {
     expect(install.status).toBe(200);
     const refs = await h.store.kvList('teams.conversations');
     expect([...refs.keys()]).toContain('a:alice-personal');
+    // A message in the personal chat gets an answer naming the approver identity.
+    await h.post({
+      type: 'message',
+      id: 'msg-1',
+      text: 'hello',
+      channelId: 'msteams',
+      serviceUrl: h.connector.url,
+      from: { id: ALICE.id, name: 'Alice', aadObjectId: ALICE.aadObjectId },
+      recipient: { id: '28:app', name: 'pgwarden' },
+      conversation: { id: 'a:alice-personal', conversationType: 'personal', tenantId: '11111111-1111-4111-8111-111111111111' },
+      channelData: { tenant: { id: '11111111-1111-4111-8111-111111111111' } },
+    });
+    const hello = await h.connector.waitFor(() => h!.connector.messagesIn('a:alice-personal')[0]);
+    expect(String(hello.activity.text)).toContain('alice@example.com');
     const pending = await h.open();
-    const message = await h.connector.waitFor(() => h!.connector.messagesIn('a:alice-personal')[0]);
+    const message = await h.connector.waitFor(() => h!.connector.messagesIn('a:alice-personal').find((m) => m.activity.attachments));
     expect(cardText(h.connector.cardOf(message))).toContain('DROP TABLE t');
     // Alice's "29:" id is now known: it is in the refresh list as well.
     expect((h.connector.cardOf(message).refresh as { userIds: string[] }).userIds).toContain(ALICE.id);
