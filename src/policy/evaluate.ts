@@ -66,6 +66,7 @@ export function ruleVerdicts(id: string, action: Action, message: string | null,
   const others: string[] = [];
   if (m.kind) others.push(`kind ${m.kind.join('|')}`);
   if (m.tables) others.push(`tables ${m.tables.join('|')}`);
+  if (m.only_tables) others.push(`only tables ${m.only_tables.join('|')}`);
   if (m.columns) others.push(`columns ${m.columns.join('|')}`);
   if (m.functions) others.push(`functions ${m.functions.join('|')}`);
   if (m.bounded !== undefined) others.push(m.bounded ? 'bounded' : 'unbounded');

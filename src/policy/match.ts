@@ -30,6 +30,8 @@ export interface CompiledMatch {
   readonly categories: number;
   readonly kinds: ReadonlySet<string> | null;
   readonly tables: readonly NameGlob[] | null;
+  /** Every table the statement names must match one of these (and it must name at least one). */
+  readonly onlyTables: readonly NameGlob[] | null;
   readonly columns: readonly ColumnGlob[] | null;
   readonly functions: readonly NameGlob[] | null;
   readonly database: Test | null;
@@ -66,6 +68,7 @@ export function compileMatch(input: MatchInput): CompiledMatch {
     categories: input.category ? categoryMask(input.category) : 0,
     kinds,
     tables: input.tables?.map(compileNameGlob) ?? null,
+    onlyTables: input.only_tables?.map(compileNameGlob) ?? null,
     columns: input.columns?.map(compileColumn) ?? null,
     functions: input.functions?.map(compileNameGlob) ?? null,
     // Database and role names are case-sensitive in PostgreSQL when quoted; match them exactly.
@@ -94,6 +97,16 @@ function columnsMatch(globsList: readonly ColumnGlob[], stmt: StatementFacts): b
   return false;
 }
 
+function everyNameMatches(globsList: readonly NameGlob[], names: readonly string[]): boolean {
+  if (names.length === 0) return false;
+  for (let i = 0; i < names.length; i++) {
+    let hit = false;
+    for (let j = 0; j < globsList.length && !hit; j++) hit = matchesName(globsList[j]!, names[i]!);
+    if (!hit) return false;
+  }
+  return true;
+}
+
 function anyTableMatches(glob: NameGlob, tables: readonly string[]): boolean {
   for (let i = 0; i < tables.length; i++) if (matchesName(glob, tables[i]!)) return true;
   return false;
@@ -119,6 +132,7 @@ export function testMatch(m: CompiledMatch, stmt: StatementFacts, stmtCategories
   if (m.database !== null && !m.database(session.database)) return false;
   if (m.address !== null && !m.address.matches(actor.address)) return false;
   if (m.tables !== null && !anyNameMatches(m.tables, stmt.tables)) return false;
+  if (m.onlyTables !== null && !everyNameMatches(m.onlyTables, stmt.tables)) return false;
   if (m.functions !== null && !anyNameMatches(m.functions, stmt.functions)) return false;
   if (m.columns !== null && !columnsMatch(m.columns, stmt)) return false;
   if (m.time !== null) {

@@ -100,6 +100,7 @@ const matchShape = {
   category: list(oneOf('category', CATEGORIES)).optional(),
   kind: list(kind).optional(),
   tables: list(glob).optional(),
+  only_tables: list(glob).optional(),
   columns: list(glob).optional(),
   functions: list(glob).optional(),
   database: list(glob).optional(),
@@ -115,6 +116,7 @@ export interface MatchInput {
   category?: (typeof CATEGORIES)[number][];
   kind?: string[];
   tables?: string[];
+  only_tables?: string[];
   columns?: string[];
   functions?: string[];
   database?: string[];

@@ -31,6 +31,7 @@ export function covers(a: MatchInput, b: MatchInput): boolean {
   if (a.bounded !== undefined && a.bounded !== b.bounded) return false;
   return (
     subset(b.tables, a.tables, true) &&
+    subset(b.only_tables, a.only_tables, true) &&
     subset(b.columns, a.columns, true) &&
     subset(b.functions, a.functions, true) &&
     subset(b.database, a.database, true) &&

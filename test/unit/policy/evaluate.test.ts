@@ -173,6 +173,15 @@ rules:
     expect(t('app.widgets')).toBe(null);
   });
 
+  it('only_tables: every table must match, and there must be one', () => {
+    const r = parseRules('rules:\n  - { id: scratch, match: { only_tables: [scratch.*] }, action: allow }\n');
+    const t = (tables: string[]) => r.evaluate(text(stmt('InsertStmt', ['write'], { tables })), agent, s).rule;
+    expect(t(['scratch.a', 'scratch.b'])).toBe('scratch');
+    expect(t(['scratch.a', 'public.orders'])).toBe(null);
+    expect(t(['a'])).toBe(null);
+    expect(t([])).toBe(null);
+  });
+
   it('functions: unqualified patterns match any schema', () => {
     expect(rs.evaluate(text(stmt('SelectStmt', ['read'], { functions: ['pg_catalog.pg_read_file'], bounded: true })), agent, s).rule).toBe('audit-fn');
   });
