@@ -134,7 +134,7 @@ export const PRIVILEGED_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_logical_slot_get_binary_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
   'pg_logical_emit_message', 'pg_sync_replication_slots', 'pg_wal_replay_pause', 'pg_wal_replay_resume',
   'pg_xlog_replay_pause', 'pg_xlog_replay_resume', 'pg_log_backend_memory_contexts',
-  'pg_import_system_collations', 'pg_stat_statements_reset', 'pg_current_logfile',
+  'pg_import_system_collations', 'pg_stat_statements_reset', 'pg_current_logfile', 'xpath_table',
   'pg_truncate_visibility_map',
 ]);
 
@@ -156,8 +156,20 @@ export const EXPORT_FUNCTIONS: ReadonlySet<string> = new Set([
  * Functions that run a query given as a string argument. A literal argument is parsed and its facts
  * merged; anything else is dynamic SQL (privileged).
  */
-export const QUERY_STRING_FUNCTIONS: ReadonlySet<string> = new Set([
-  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite',
+export const QUERY_STRING_FUNCTIONS: ReadonlyMap<string, readonly number[]> = new Map([
+  ['query_to_xml', [0]], ['query_to_xmlschema', [0]], ['query_to_xml_and_xmlschema', [0]],
+  ['ts_stat', [0]], ['ts_rewrite', [1]],
+  // tablefunc: crosstab(source_sql [, category_sql])
+  ['crosstab', [0, 1]], ['crosstab2', [0]], ['crosstab3', [0]], ['crosstab4', [0]],
+]);
+
+/**
+ * System catalogs only a superuser may write (pg_settings writes are set_config in disguise) or read
+ * (password hashes, every large object's bytes, column statistics with real values, auth files).
+ */
+export const PROTECTED_CATALOGS: ReadonlySet<string> = new Set([
+  'pg_authid', 'pg_shadow', 'pg_largeobject', 'pg_statistic', 'pg_user_mapping', 'pg_hba_file_rules',
+  'pg_ident_file_mappings', 'pg_file_settings',
 ]);
 
 /** Functions that change data or server state (sequences, large objects, notifications). */

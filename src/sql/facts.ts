@@ -77,9 +77,17 @@ function makeSlicer(text: string): (raw: RawStatement) => string {
 
 function intConst(node: unknown): number | null | 'all' {
   if (node === undefined || node === null || typeof node !== 'object') return null;
+  const cast = (node as Json).TypeCast as Json | undefined;
+  // LIMIT '100000'::int and LIMIT 100000::bigint are the same constant.
+  if (cast !== undefined) return intConst(cast.arg);
   const k = (node as Json).A_Const as Json | undefined;
   if (k === undefined) return null;
   if (k.isnull === true) return 'all';
+  const sv = k.sval as Json | undefined;
+  if (sv !== undefined) {
+    const n = Number(typeof sv.sval === 'string' ? sv.sval.trim() : NaN);
+    return Number.isFinite(n) ? n : null;
+  }
   const i = k.ival as Json | undefined;
   if (i !== undefined) return typeof i.ival === 'number' ? i.ival : 0;
   const f = k.fval as Json | undefined;
@@ -147,6 +155,7 @@ function shapeOf(kind: string, node: Json): { limit: number | null; bounded: boo
       return { limit: null, bounded: selectShape(s).bounded };
     }
     case 'FetchStmt': {
+      if (node.ismove === true) return { limit: null, bounded: true }; // MOVE returns no rows
       const n = typeof node.howMany === 'number' ? node.howMany : 1;
       return n >= FETCH_ALL ? { limit: null, bounded: false } : { limit: n, bounded: true };
     }
@@ -212,7 +221,7 @@ function statementFacts(raw: RawStatement, text: string, maxRows: number, single
   };
   if (c.prepares !== undefined && kind === 'PrepareStmt') facts.prepares = c.prepares;
   if (c.executes !== undefined) facts.executes = c.executes;
-  if (c.setsReason !== undefined && kind === 'VariableSetStmt') facts.setsReason = c.setsReason;
+  if (c.setsReason !== undefined) facts.setsReason = c.setsReason;
   Object.freeze(facts);
   if (c.executes !== undefined) executeOwnMask.set(facts, c.mask);
   return facts;

@@ -55,7 +55,10 @@ export function plpgsqlFacts(
   analyzeSql: (text: string, depth: number) => NestedFacts | null,
 ): NestedFacts | null {
   const parsed = parsePlpgsql(statementText);
-  if (!parsed.ok) return null;
+  // No function found means the body was not read as PL/pgSQL at all: opaque, so the caller fails closed.
+  if (!parsed.ok || parsed.funcs.length === 0) return null;
+  // libpg-query returns a function without `action` when the language is not (exactly) plpgsql.
+  for (const f of parsed.funcs) if (((f as Json).PLpgSQL_function as Json | undefined)?.action === undefined) return null;
   const queries: string[] = [];
   const state = { mask: 0 };
   collect(parsed.funcs, queries, state);

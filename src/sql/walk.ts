@@ -1,6 +1,7 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
   CategoryBit, EXPORT_FUNCTIONS, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES,
+  PROTECTED_CATALOGS,
   QUERY_STRING_FUNCTIONS, READABLE_LANGUAGES, STATEMENT_CATEGORY, WRITE_FUNCTIONS, isPrivilegedFunction,
   isPrivilegedSetting,
 } from './categories.js';
@@ -105,6 +106,11 @@ function visitField(c: Collector, v: unknown): void {
       visitNode(c, 'RangeVar', o);
       return;
     }
+    if (typeof o.kind === 'string' && o.kind.startsWith('VAR_')) {
+      // ALTER DATABASE/ROLE … SET carry their VariableSetStmt unwrapped in `setstmt`.
+      visitNode(c, 'VariableSetStmt', o);
+      return;
+    }
     if (o.objname !== undefined) {
       visitNode(c, 'ObjectWithArgs', o);
       return;
@@ -206,12 +212,15 @@ function visitFunction(c: Collector, n: Json): void {
   if (EXPORT_FUNCTIONS.has(name)) c.add(CategoryBit.export);
   if (WRITE_FUNCTIONS.has(name)) c.add(CategoryBit.write);
   const args = Array.isArray(n.args) ? n.args : [];
-  if (QUERY_STRING_FUNCTIONS.has(name)) {
+  const queryArgs = QUERY_STRING_FUNCTIONS.get(name);
+  if (queryArgs !== undefined) {
     // These run the query text they are given: a literal is read like any statement, anything else is dynamic SQL.
-    const q = constString(args[0]);
-    if (q === undefined) c.add(P);
-    else if (c.depth >= MAX_NESTING) c.add(P);
-    else c.merge(c.nested.sql(q, c.depth + 1));
+    for (const i of queryArgs) {
+      if (i >= args.length) continue;
+      const q = constString(args[i]);
+      if (q === undefined || c.depth >= MAX_NESTING) c.add(P);
+      else c.merge(c.nested.sql(q, c.depth + 1));
+    }
   }
   if (name === 'set_config') {
     const setting = constString(args[0]);
@@ -220,6 +229,10 @@ function visitFunction(c: Collector, n: Json): void {
       const s = setting.trim().toLowerCase();
       if (GRANT_SETTINGS.has(s)) c.add(CategoryBit.grant);
       else if (isPrivilegedSetting(s)) c.add(P);
+      else if (s === 'pgwarden.reason') {
+        const v = constString(args[1]);
+        if (v !== undefined) c.setsReason = v;
+      }
     }
   }
 }
@@ -268,12 +281,25 @@ function visitDo(c: Collector, n: Json): void {
   c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
 }
 
+/** A relation named like a system catalog (`pg_*`, unqualified or in pg_catalog). */
+function isSystemCatalog(n: Json): boolean {
+  const rel = n.relname;
+  if (typeof rel !== 'string' || !rel.startsWith('pg_')) return false;
+  return n.schemaname === undefined || n.schemaname === 'pg_catalog';
+}
+
+/** Writing a system catalog needs superuser; writing pg_settings is set_config (any setting, role included). */
+function writeTarget(c: Collector, rel: unknown): void {
+  if (rel !== null && typeof rel === 'object' && isSystemCatalog(rel as Json)) c.add(P);
+}
+
 function visitCopy(c: Collector, n: Json): void {
   // COPY to/from a server file or program runs with the server's file access: privileged.
   if (typeof n.filename === 'string' || n.is_program === true) c.add(P);
   const attlist = Array.isArray(n.attlist) ? n.attlist : [];
   if (n.is_from === true) {
     c.add(CategoryBit.write);
+    writeTarget(c, n.relation);
     for (const a of attlist) {
       const s = stringOf(a);
       if (s !== undefined) c.columnsWritten.add(s);
@@ -309,9 +335,11 @@ function visitNode(c: Collector, type: string, n: Json): void {
   const base = STATEMENT_CATEGORY[type];
   if (base !== undefined) c.add(base);
   switch (type) {
-    case 'RangeVar':
+    case 'RangeVar': {
       c.tables.add(rangeVarName(n));
+      if (isSystemCatalog(n) && PROTECTED_CATALOGS.has(n.relname as string)) c.add(P);
       return;
+    }
     case 'ColumnRef':
       c.columns.add(columnRefName(n));
       return;
@@ -330,12 +358,21 @@ function visitNode(c: Collector, type: string, n: Json): void {
       if (isPrivilegedFunction(name)) c.add(P);
       break;
     }
+    case 'DeleteStmt':
+    case 'MergeStmt':
+      writeTarget(c, n.relation);
+      break;
+    case 'TruncateStmt':
+      if (Array.isArray(n.relations)) for (const r of n.relations) writeTarget(c, (r as Json).RangeVar);
+      break;
     case 'InsertStmt':
+      writeTarget(c, n.relation);
       resTargetNames(n.cols, c.columnsWritten);
       if (!(Array.isArray(n.cols) && n.cols.length > 0)) c.columnsWritten.add('*');
       if (n.onConflictClause !== undefined) resTargetNames((n.onConflictClause as Json).targetList, c.columnsWritten);
       break;
     case 'UpdateStmt':
+      writeTarget(c, n.relation);
       resTargetNames(n.targetList, c.columnsWritten);
       break;
     case 'MergeWhenClause':
