@@ -100,7 +100,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     instance,
   });
 
-  const store: PendingStore = config.redis ? createRedisStore({ url: config.redis, logger, metrics }) : createMemoryStore();
+  const store: PendingStore = config.redis ? createRedisStore({ url: config.redis, keyPrefix: config.redis_key_prefix, logger, metrics }) : createMemoryStore();
   if (!config.redis) metrics.redisUp.set(1);
 
   const httpHostPort = splitHostPort(config.http);

@@ -48,6 +48,8 @@ export const configSchema = z
     upstream: postgresUrl.default('postgres://127.0.0.1:5432'),
     rules: z.string().default(DEFAULT_RULES),
     redis: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').nullable().default(null),
+    /** Prefix of every Redis key and channel: instances that share approvals use the same one. */
+    redis_key_prefix: z.string().min(1).default('pgwarden:'),
     http: hostPort.default('127.0.0.1:7433'),
     /** Name of this instance in approval records and logs (defaults to hostname:pid). */
     instance: z.string().optional(),
