@@ -100,8 +100,16 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     instance,
   });
 
-  const store: PendingStore = config.redis ? createRedisStore({ url: config.redis, keyPrefix: config.redis_key_prefix, logger, metrics }) : createMemoryStore();
-  if (!config.redis) metrics.redisUp.set(1);
+  let store: PendingStore;
+  if (config.redis) {
+    const redisStore = createRedisStore({ url: config.redis, keyPrefix: config.redis_key_prefix, logger, metrics });
+    // Start serving even when Redis is down (allowed statements keep flowing; reviews fail closed with 58000).
+    if (!(await redisStore.ready(5000))) logger.warn({ redis: config.redis }, 'Redis is not reachable yet: statements that need review are refused until it is');
+    store = redisStore;
+  } else {
+    store = createMemoryStore();
+    metrics.redisUp.set(1);
+  }
 
   const httpHostPort = splitHostPort(config.http);
   let service: ReturnType<typeof createApprovalService> | null = null;
