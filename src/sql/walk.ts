@@ -40,6 +40,8 @@ export class Collector {
   readonly columns = new Set<string>();
   readonly columnsWritten = new Set<string>();
   readonly functions = new Set<string>();
+  /** CTE names visible at the current point of the walk (a RangeVar naming one is not a table). */
+  readonly cteScope: string[] = [];
   executes: string | undefined;
   prepares: string | undefined;
   setsReason: string | undefined;
@@ -84,15 +86,40 @@ function visit(c: Collector, node: unknown): void {
     for (let i = 0; i < node.length; i++) visit(c, node[i]);
     return;
   }
-  const obj = node as Json;
+  visitFields(c, node as Json, undefined);
+}
+
+function visitFields(c: Collector, obj: Json, skip: string | undefined): void {
   for (const key in obj) {
     const v = obj[key];
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object' || key === skip) continue;
     const ch = key.charCodeAt(0);
     // libpg-query JSON: node wrappers are keyed by their PascalCase type name, fields are lower/snake case.
     if (ch >= 65 && ch <= 90) visitNode(c, key, v as Json);
     else visitField(c, v);
   }
+}
+
+/**
+ * A statement with a WITH clause: CTE names are in scope (not tables) where PostgreSQL resolves them
+ * to the CTE — in later CTEs and the main query, and in every CTE when RECURSIVE. A CTE body that
+ * names a table like itself (`WITH users AS (SELECT * FROM users)`) still reads the real table.
+ */
+function visitWithScope(c: Collector, n: Json): void {
+  const w = n.withClause as Json;
+  const ctes = Array.isArray(w.ctes) ? w.ctes : [];
+  const base = c.cteScope.length;
+  const name = (cte: unknown): string | undefined => {
+    const x = (cte as Json).CommonTableExpr as Json | undefined;
+    return typeof x?.ctename === 'string' ? x.ctename : undefined;
+  };
+  if (w.recursive === true) for (const cte of ctes) c.cteScope.push(name(cte) ?? '');
+  for (const cte of ctes) {
+    visit(c, cte);
+    if (w.recursive !== true) c.cteScope.push(name(cte) ?? '');
+  }
+  visitFields(c, n, 'withClause');
+  c.cteScope.length = base;
 }
 
 /**
@@ -290,7 +317,10 @@ function isSystemCatalog(n: Json): boolean {
 
 /** Writing a system catalog needs superuser; writing pg_settings is set_config (any setting, role included). */
 function writeTarget(c: Collector, rel: unknown): void {
-  if (rel !== null && typeof rel === 'object' && isSystemCatalog(rel as Json)) c.add(P);
+  if (rel === null || typeof rel !== 'object') return;
+  // A DML target is always a real table, even when a CTE of the same name is in scope.
+  if (typeof (rel as Json).relname === 'string') c.tables.add(rangeVarName(rel as Json));
+  if (isSystemCatalog(rel as Json)) c.add(P);
 }
 
 function visitCopy(c: Collector, n: Json): void {
@@ -336,6 +366,7 @@ function visitNode(c: Collector, type: string, n: Json): void {
   if (base !== undefined) c.add(base);
   switch (type) {
     case 'RangeVar': {
+      if (n.schemaname === undefined && c.cteScope.length > 0 && c.cteScope.includes(n.relname as string)) return;
       c.tables.add(rangeVarName(n));
       if (isSystemCatalog(n) && PROTECTED_CATALOGS.has(n.relname as string)) c.add(P);
       return;
@@ -451,5 +482,6 @@ function visitNode(c: Collector, type: string, n: Json): void {
     default:
       break;
   }
-  visit(c, n);
+  if (n.withClause !== undefined && n.withClause !== null) visitWithScope(c, n);
+  else visitFields(c, n, undefined);
 }
