@@ -104,7 +104,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
   if (config.redis) {
     const redisStore = createRedisStore({ url: config.redis, keyPrefix: config.redis_key_prefix, logger, metrics });
     // Start serving even when Redis is down (allowed statements keep flowing; reviews fail closed with 58000).
-    if (!(await redisStore.ready(5000))) logger.warn({ redis: config.redis }, 'Redis is not reachable yet: statements that need review are refused until it is');
+    if (!(await redisStore.ready(5000))) logger.warn('Redis is not reachable yet: statements that need review are refused until it is');
     store = redisStore;
   } else {
     store = createMemoryStore();
