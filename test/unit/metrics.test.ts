@@ -31,7 +31,7 @@ describe('metrics registry and docs/metrics.md', () => {
     expect(documented).toEqual(own.map((m) => m.name).sort());
     for (const m of own) {
       const row = rows.get(m.name)!;
-      expect(row.type, m.name).toBe(m.type);
+      expect(row.type, m.name).toBe(String(m.type));
       const labelNames = [...(((metrics.registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] }).labelNames) ?? [])].sort();
       expect(row.labels, m.name).toEqual(labelNames);
     }
@@ -47,8 +47,8 @@ describe('metrics registry and docs/metrics.md', () => {
   it('names follow pgwarden_<subsystem>_<what>_<unit>: counters end in _total, durations in _seconds', async () => {
     const json = await createMetrics({ processMetrics: false }).registry.getMetricsAsJSON();
     for (const m of json) {
-      if (m.type === 'counter') expect(m.name, m.name).toMatch(/_total$/);
-      if (m.type === 'histogram') expect(m.name, m.name).toMatch(/_seconds$/);
+      if (String(m.type) === 'counter') expect(m.name, m.name).toMatch(/_total$/);
+      if (String(m.type) === 'histogram') expect(m.name, m.name).toMatch(/_seconds$/);
     }
   });
 
