@@ -34,7 +34,14 @@ export function parseYaml(file: string, text: string): YamlSource {
     const pos = lineCounter.linePos(first.pos[0]);
     throw new RuleFileError(file, Math.max(pos.line, 1), pos.col, `invalid YAML: ${first.message.split('\n')[0]}`);
   }
-  return { file, doc, lineCounter, value: doc.toJS({ maxAliasCount: 100 }) };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Unresolved aliases (`*x` without `&x`) and alias bombs surface only when converting.
+    throw new RuleFileError(file, 1, 1, `invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return { file, doc, lineCounter, value };
 }
 
 /** The YAML node at `path`, or the nearest ancestor that exists. With `key`, the key node of the last step instead of its value. */
