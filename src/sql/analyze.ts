@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { categoriesFromMask, maskFromCategories } from './categories.js';
 import { analyzeText, executeOwnMask, finalMask, unionCategories } from './facts.js';
 import { isParserLoaded } from './parse.js';
+import { withChanges } from './statement-record.js';
 import type { SqlSession, StatementFacts, TextFacts } from './types.js';
 
 export { loadSqlParser } from './parse.js';
@@ -38,8 +39,7 @@ function union(a: readonly string[], b: readonly string[]): readonly string[] {
 function mergeStatement(into: StatementFacts, from: StatementFacts, ownMask?: number): StatementFacts {
   let mask = ownMask ?? maskFromCategories(into.categories);
   mask |= maskFromCategories(from.categories);
-  return Object.freeze({
-    ...into,
+  return withChanges(into, {
     categories: categoriesFromMask(finalMask(mask)),
     tables: union(into.tables, from.tables),
     columns: union(into.columns, from.columns),
@@ -77,7 +77,7 @@ function applySession(facts: TextFacts, session: SqlSession): TextFacts {
           own = undefined;
         }
         const p0 = prepared.statements[0];
-        if (s.kind === 'ExecuteStmt' && p0 !== undefined) merged = Object.freeze({ ...merged, bounded: p0.bounded, limit: p0.limit });
+        if (s.kind === 'ExecuteStmt' && p0 !== undefined) merged = withChanges(merged, { bounded: p0.bounded, limit: p0.limit });
         out.push(merged);
         continue;
       }

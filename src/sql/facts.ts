@@ -1,6 +1,7 @@
 // Pure analysis of one SQL text: parse, walk each statement, and return deep-frozen TextFacts.
 import { AGGREGATE_FUNCTIONS, CategoryBit, STATEMENT_CATEGORY, categoriesFromMask } from './categories.js';
-import { fingerprintSql, normalizeSql, parseSql, type RawStatement } from './parse.js';
+import { parseSql, type RawStatement } from './parse.js';
+import { StatementRecord } from './statement-record.js';
 import { plpgsqlFacts } from './plpgsql.js';
 import type { StatementFacts, TextFacts } from './types.js';
 import { Collector, type NestedAnalyzer, type NestedFacts } from './walk.js';
@@ -196,33 +197,24 @@ function statementFacts(raw: RawStatement, text: string, maxRows: number, single
   const { limit, bounded } = shapeOf(kind, node);
   if (limit !== null && limit > maxRows) c.add(CategoryBit.export);
   const transaction = kind === 'TransactionStmt' ? (TRANSACTION_KINDS[node.kind as string] ?? null) : null;
-  const source = single ? wholeText : text;
-  let fingerprint: string | undefined;
-  let normalized: string | undefined;
-  const facts: StatementFacts & { prepares?: string; executes?: string; setsReason?: string } = {
-    kind,
-    categories: categoriesFromMask(finalMask(c.executes !== undefined ? c.mask | UNRESOLVED_EXECUTE : c.mask)),
-    tables: frozenList(c.tables),
-    columns: frozenList(c.columns),
-    columnsWritten: frozenList(c.columnsWritten),
-    functions: frozenList(c.functions),
-    bounded,
-    limit,
-    transaction,
-    // Fingerprint and normalized text cost two more parses; most statements never need them (only
-    // approvals, grants and redacted audit do), so they are computed on first read and remembered.
-    get fingerprint(): string {
-      return (fingerprint ??= fingerprintSql(source));
+  const facts = StatementRecord.create(
+    {
+      kind,
+      categories: categoriesFromMask(finalMask(c.executes !== undefined ? c.mask | UNRESOLVED_EXECUTE : c.mask)),
+      tables: frozenList(c.tables),
+      columns: frozenList(c.columns),
+      columnsWritten: frozenList(c.columnsWritten),
+      functions: frozenList(c.functions),
+      bounded,
+      limit,
+      transaction,
+      text,
+      prepares: kind === 'PrepareStmt' ? c.prepares : undefined,
+      executes: c.executes,
+      setsReason: c.setsReason,
     },
-    get normalized(): string {
-      return (normalized ??= normalizeSql(source));
-    },
-    text,
-  };
-  if (c.prepares !== undefined && kind === 'PrepareStmt') facts.prepares = c.prepares;
-  if (c.executes !== undefined) facts.executes = c.executes;
-  if (c.setsReason !== undefined) facts.setsReason = c.setsReason;
-  Object.freeze(facts);
+    single ? wholeText : text,
+  );
   if (c.executes !== undefined) executeOwnMask.set(facts, c.mask);
   return facts;
 }
