@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import { redactUrlCredentials } from '../log.js';
 import { EMPTY_HEAD, HashChain, resumeHead, writeHeadFile, type ChainHead } from './chain.js';
 import { canonicalRecord, redactLiterals as redactLiteralText, redactSqlSecrets, serializeRecord, type AuditEvent, type AuditLog, type AuditRecord } from './record.js';
-import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres-sink.js';
+import type { PostgresSink, PostgresSinkOptions } from './postgres-sink.js';
 
 export interface AuditLogOptions {
   /** JSON-lines file; null writes no file (records still go to the Postgres sink when configured). */
@@ -93,7 +93,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
   const chain = new HashChain(file ? await resumeHead(file).catch((err: NodeJS.ErrnoException) => {
     throw new Error(`audit.file ${file} cannot be opened (${err.code ?? err.message}) to resume its hash chain; fix the path or its permissions`);
   }) : EMPTY_HEAD);
-  const sink: PostgresSink | null = options.postgres ? await createPostgresSink({ ...options.postgres, instance, logger, ...(metrics ? { metrics } : {}) }) : null;
+  // Loaded only when configured: the sink needs the `pg` driver, which installs without it need not carry.
+  const sink: PostgresSink | null = options.postgres
+    ? await (await import('./postgres-sink.js')).createPostgresSink({ ...options.postgres, instance, logger, ...(metrics ? { metrics } : {}) })
+    : null;
 
   const dest = file ? await openDestination(file) : null;
   let expectedLine = '';
