@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { HashChain } from '../../../src/audit/chain.js';
 import { createPostgresSink } from '../../../src/audit/postgres-sink.js';
+import { createAuditLog } from '../../../src/audit/writer.js';
 import { serializeRecord, type AuditRecord } from '../../../src/audit/record.js';
 import { createMetrics } from '../../../src/metrics.js';
 import { captureLogs } from '../../helpers/log-capture.js';
@@ -117,5 +118,22 @@ describe('Postgres audit sink', () => {
     await sink.addDurable(r!);
     expect(await query(`SELECT 1 FROM ${table} WHERE hash = '${r!.hash}'`)).toHaveLength(1);
     await sink.close();
+  });
+
+  it('serves createAuditLog with no file: appendDurable resolves once the record is in the table', async () => {
+    const logs = captureLogs();
+    const log = await createAuditLog({
+      file: null,
+      redactLiterals: false,
+      reads: 'none',
+      readSampleRate: 0,
+      postgres: { url: db.url, table: 'audit_writer', batch_size: 50, flush_interval: 1000, spool_dir: join(spoolRoot, 'd') },
+      logger: logs.logger,
+      instance: 'writer',
+    });
+    await log.appendDurable({ event: 'statement_denied', sql: 'DROP TABLE x', rule: 'no-ddl' });
+    const rows = await query<{ seq: string; event: string }>(`SELECT seq, event FROM audit_writer`);
+    expect(rows).toEqual([{ seq: '1', event: 'statement_denied' }]);
+    await log.close();
   });
 });
