@@ -18,6 +18,11 @@ export interface StatementContext {
   readonly inTransactionBlock: boolean;
   /** SET pgwarden.reason value of this session, if any. */
   readonly sessionReason: string | null;
+  /**
+   * The session's standard_conforming_strings (reported by the server). When off, backslashes escape quotes and the
+   * server may split a text differently from the parser, which always assumes on.
+   */
+  readonly standardConformingStrings: boolean;
   /** SQL-level PREPARE state of this session. */
   readonly sqlSession: SqlSession;
   /** Records a session-level stated reason (`SET pgwarden.reason = '…'` was allowed). */

@@ -18,6 +18,7 @@ export interface PipelineHost {
   readonly database: string;
   readonly connectionId: string;
   readonly txStatus: TxStatus;
+  readonly standardConformingStrings: boolean;
   /** Forward a frontend message (a view, valid until the next socket read) to the upstream. */
   forward(bytes: Buffer): void;
   /** Send pgwarden's own message to the client at the next message boundary. */
@@ -173,6 +174,7 @@ export class Pipeline {
       database: this.host.database,
       connectionId: this.host.connectionId,
       inTransactionBlock: this.host.txStatus !== 'I',
+      standardConformingStrings: this.host.standardConformingStrings,
       sessionReason: this.sessionReason,
       sqlSession: this.sqlSession,
       setSessionReason: (r: string) => this.setSessionReason(r),

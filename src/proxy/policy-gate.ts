@@ -6,6 +6,7 @@ import type { AuditEvent, AuditLog } from '../audit/record.js';
 import type { Metrics } from '../metrics.js';
 import type { Analyzer } from '../sql/analyze.js';
 import { statedReason } from '../sql/analyze.js';
+import { unknownFacts } from '../sql/facts.js';
 import type { Category, TextFacts } from '../sql/types.js';
 import type { RuleSet } from '../policy/evaluate.js';
 import { VerdictCache } from '../policy/cache.js';
@@ -122,10 +123,19 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     })();
   }
 
+  function analyze(ctx: StatementContext): TextFacts {
+    // With standard_conforming_strings off, 'a\'; DROP …' hides code from a parser that assumes it on (libpg-query
+    // does): any backslash then makes the text unknown, which fails closed.
+    if (!ctx.standardConformingStrings && ctx.text.includes('\\')) {
+      return unknownFacts(ctx.text, 'standard_conforming_strings is off and the text contains a backslash, so pgwarden cannot be sure how the server splits it; SET standard_conforming_strings = on, or use E\'…\' strings');
+    }
+    return deps.analyzer.analyze(ctx.text, ctx.sqlSession);
+  }
+
   return {
     decide(ctx) {
       const started = deps.metrics ? process.hrtime.bigint() : 0n;
-      const facts = ctx.facts ?? deps.analyzer.analyze(ctx.text, ctx.sqlSession);
+      const facts = ctx.facts ?? analyze(ctx);
       const verdict = cache.evaluate(deps.rules(), facts, ctx.actor, { database: ctx.database, inTransactionBlock: ctx.inTransactionBlock, now: now() });
       if (deps.metrics) {
         deps.metrics.policySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -48,6 +48,7 @@ export class Session {
   txStatus: TxStatus = 'I';
   actor: Actor = { user: '', application: '', address: '' };
   database = '';
+  standardConformingStrings = true;
   private upstream: net.Socket | null = null;
   private startupBuf: Buffer = Buffer.alloc(0);
   private readonly framer: Framer;
@@ -85,6 +86,9 @@ export class Session {
       },
       get txStatus() {
         return session.txStatus;
+      },
+      get standardConformingStrings() {
+        return session.standardConformingStrings;
       },
       connectionId: id,
       forward: (bytes) => this.upOut.push(bytes),
@@ -303,9 +307,10 @@ export class Session {
       case BackendCode.ParameterStatus: {
         const body = msg.subarray(5);
         const nameEnd = body.indexOf(0);
-        if (body.toString('utf8', 0, nameEnd) === 'application_name') {
-          this.actor = { ...this.actor, application: body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1)) };
-        }
+        const name = body.toString('utf8', 0, nameEnd);
+        const value = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
+        if (name === 'application_name') this.actor = { ...this.actor, application: value };
+        else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
         return 'pass';
       }
       case BackendCode.ErrorResponse: {
