@@ -269,7 +269,7 @@ export function analyzeText(text: string, maxRows: number): TextFacts {
     return Object.freeze({
       text,
       statements: Object.freeze(statements),
-      categories: unionCategories(statements),
+      categories: single ? statements[0]!.categories : unionCategories(statements),
       parseError: null,
     });
   } catch (err) {

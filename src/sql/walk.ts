@@ -476,6 +476,14 @@ function visitNode(c: Collector, type: string, n: Json): void {
       if (isPrivilegedFunction(lastName(n.funcname))) c.add(P);
       break;
     }
+    case 'DefineStmt':
+      // CREATE OPERATOR/AGGREGATE name their support functions as type-name-like lists.
+      for (const d of defElems(n.definition)) {
+        const arg = d.arg as Json | undefined;
+        const names = (arg?.TypeName as Json | undefined)?.names ?? ((arg?.List as Json | undefined)?.items);
+        if (names !== undefined && isPrivilegedFunction(lastName(names))) c.add(P);
+      }
+      break;
     case 'CreateSchemaStmt':
       if (n.authrole !== undefined) c.add(CategoryBit.grant);
       break;
