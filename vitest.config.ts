@@ -10,7 +10,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: ['test/global-setup.ts', 'test/helpers/log-secrets-setup.ts'],
           include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/contract/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 import { splitHostPort, upstreamTarget } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createAnalyzer, functionCallFacts, loadSqlParser } from './sql/analyze.js';
@@ -37,6 +38,8 @@ export interface App {
   readonly store: PendingStore;
   /** Re-reads the rules; an invalid version is refused and the old rules stay in force. */
   reloadRules(): boolean;
+  /** Reopens the audit file after an external rotation (rename); the chain continues. */
+  reopenAudit(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,9 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
   };
   const watcher: RulesWatcher = watchRules(config.rules, applyReload);
 
+  if (config.audit.required && !config.audit.file && !config.audit.postgres) {
+    throw new ConfigError('audit.required is on but no audit destination is configured: set --audit FILE (PGWARDEN_AUDIT) or audit.postgres, or turn audit.required off');
+  }
   const audit = await createAuditLog({
     file: config.audit.file,
     redactLiterals: config.audit.redact_literals,
@@ -197,6 +203,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     metrics,
     store,
     reloadRules: () => applyReload(reloadRules(config.rules)),
+    reopenAudit: () => audit.reopen(),
     async close() {
       watcher.close();
       await proxy.close();

@@ -24,15 +24,17 @@ Examples:
   $ pgwarden serve --config pgwarden.yaml --redis redis://redis:6379
 
 Agents then connect to postgres://USER:PASSWORD@127.0.0.1:7432/DB exactly as to PostgreSQL.
-Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay); SIGINT/SIGTERM stop.`,
+Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay) and reopens the
+audit file after log rotation; SIGINT/SIGTERM stop.`,
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfig(flags);
       const logger = createLogger({ level: config.log.level, ...(config.log.pretty === undefined ? {} : { pretty: config.log.pretty }) });
       const app = await startApp({ config, logger });
       process.on('SIGHUP', () => {
-        logger.info('SIGHUP: reloading rules');
+        logger.info('SIGHUP: reloading rules and reopening the audit file');
         app.reloadRules();
+        app.reopenAudit().catch((err: unknown) => logger.error({ err }, 'audit file could not be reopened'));
       });
       let stopping = false;
       const stop = (signal: string) => {

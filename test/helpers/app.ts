@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
-import { silentLogger } from '../../src/log.js';
+import { captureLogs } from './log-capture.js';
+import { APP_TOKENS } from './secrets.js';
 import { pgUrl } from './env.js';
 
 export const TEST_RULES = `
@@ -37,13 +38,7 @@ rules:
     action: review
 `;
 
-export const TOKENS = {
-  'alice@example.com': 'tok-alice-0123456789',
-  'bob@example.com': 'tok-bob-0123456789',
-  'carol@example.com': 'tok-carol-0123456789',
-  postgres: 'tok-postgres-0123456789',
-  'mallory@example.com': 'tok-mallory-0123456789',
-} as const;
+export const TOKENS = APP_TOKENS;
 
 export interface TestApp extends App {
   readonly port: number;
@@ -66,7 +61,8 @@ export async function startTestApp(opts: { rules?: string; redis?: string; redis
       ...opts.overrides,
     },
   );
-  const app = await startApp({ config, logger: silentLogger, ...(opts.teams ? { teams: opts.teams } : {}) });
+  // Debug-level logs of every whole-app test go to the suite-wide secret check (log-secrets-setup.ts).
+  const app = await startApp({ config, logger: captureLogs({ level: 'debug' }).logger, ...(opts.teams ? { teams: opts.teams } : {}) });
   return Object.assign(app, { port: app.proxyAddress.port, api: `http://127.0.0.1:${app.httpAddress.port}`, auditFile });
 }
 

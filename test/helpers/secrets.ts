@@ -15,8 +15,18 @@ export const TEST_SECRETS = {
   slackSigningSecret: 'pgw-test-slack-signing-4b1d',
 } as const;
 
+/** Approver tokens of the whole-app tests (test/helpers/app.ts) and passwords of the auth-method roles (pg-roles.ts). */
+export const APP_TOKENS = {
+  'alice@example.com': 'tok-alice-0123456789',
+  'bob@example.com': 'tok-bob-0123456789',
+  'carol@example.com': 'tok-carol-0123456789',
+  postgres: 'tok-postgres-0123456789',
+  'mallory@example.com': 'tok-mallory-0123456789',
+} as const;
+export const ROLE_PASSWORDS = ['md5-secret-Pw1', 'scram-secret-Pw2', 'clear-secret-Pw3'] as const;
+
 /** Every value above: the strings that must never appear in a log line, error message or audit record. */
-export const ALL_TEST_SECRETS: readonly string[] = Object.values(TEST_SECRETS);
+export const ALL_TEST_SECRETS: readonly string[] = [...Object.values(TEST_SECRETS), ...Object.values(APP_TOKENS), ...ROLE_PASSWORDS];
 
 /** The first secret found in `text`, or null. */
 export function findSecret(text: string): string | null {
