@@ -168,7 +168,7 @@ export const QUERY_STRING_FUNCTIONS: ReadonlyMap<string, readonly number[]> = ne
  * (password hashes, every large object's bytes, column statistics with real values, auth files).
  */
 export const PROTECTED_CATALOGS: ReadonlySet<string> = new Set([
-  'pg_authid', 'pg_shadow', 'pg_largeobject', 'pg_statistic', 'pg_user_mapping', 'pg_hba_file_rules',
+  'pg_authid', 'pg_shadow', 'pg_largeobject', 'pg_statistic', 'pg_statistic_ext_data', 'pg_user_mapping', 'pg_hba_file_rules',
   'pg_ident_file_mappings', 'pg_file_settings',
 ]);
 

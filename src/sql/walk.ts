@@ -5,6 +5,7 @@ import {
   QUERY_STRING_FUNCTIONS, READABLE_LANGUAGES, STATEMENT_CATEGORY, WRITE_FUNCTIONS, isPrivilegedFunction,
   isPrivilegedSetting,
 } from './categories.js';
+import { SYSTEM_CATALOGS } from './system-catalogs.js';
 
 type Json = Record<string, unknown>;
 
@@ -308,11 +309,12 @@ function visitDo(c: Collector, n: Json): void {
   c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
 }
 
-/** A relation named like a system catalog (`pg_*`, unqualified or in pg_catalog). */
+/** A pg_catalog relation: anything qualified with pg_catalog, or an unqualified system catalog name. */
 function isSystemCatalog(n: Json): boolean {
   const rel = n.relname;
-  if (typeof rel !== 'string' || !rel.startsWith('pg_')) return false;
-  return n.schemaname === undefined || n.schemaname === 'pg_catalog';
+  if (typeof rel !== 'string') return false;
+  if (n.schemaname === 'pg_catalog') return true;
+  return n.schemaname === undefined && SYSTEM_CATALOGS.has(rel);
 }
 
 /** Writing a system catalog needs superuser; writing pg_settings is set_config (any setting, role included). */
