@@ -23,6 +23,8 @@ export interface StatementContext {
    * server may split a text differently from the parser, which always assumes on.
    */
   readonly standardConformingStrings: boolean;
+  /** For a Parse: the prepared statement's name ('' = unnamed). SQL EXECUTE can run named ones too. */
+  readonly statementName?: string;
   /** SQL-level PREPARE state of this session. */
   readonly sqlSession: SqlSession;
   /** Records a session-level stated reason (`SET pgwarden.reason = '…'` was allowed). */

@@ -77,10 +77,17 @@ export class Pipeline {
         });
       case FrontendCode.Parse: {
         const { name, text } = decodeParse(body);
-        return this.decide('parse', text, frame, undefined, () => {
-          this.statements.set(name, { text, segment: this.segment });
-          this.forwardExtended(frame.bytes);
-        });
+        return this.decide(
+          'parse',
+          text,
+          frame,
+          undefined,
+          () => {
+            this.statements.set(name, { text, segment: this.segment });
+            this.forwardExtended(frame.bytes);
+          },
+          name,
+        );
       }
       case FrontendCode.Bind: {
         const { portal, statement } = decodeBindNames(body);
@@ -165,8 +172,9 @@ export class Pipeline {
     this.host.forward(bytes);
   }
 
-  private context(source: StatementSource, text: string, facts: TextFacts | undefined): StatementContext {
+  private context(source: StatementSource, text: string, facts: TextFacts | undefined, statementName?: string): StatementContext {
     return {
+      ...(statementName ? { statementName } : {}),
       source,
       text,
       facts,
@@ -182,8 +190,8 @@ export class Pipeline {
   }
 
   /** Asks the gate about one statement; `allow` runs the forwarding. Returns false when processing must pause. */
-  private decide(source: StatementSource, text: string, frame: Frame, facts: TextFacts | undefined, allow: () => void): boolean {
-    const outcome = this.host.gate.decide(this.context(source, text, facts));
+  private decide(source: StatementSource, text: string, frame: Frame, facts: TextFacts | undefined, allow: () => void, statementName?: string): boolean {
+    const outcome = this.host.gate.decide(this.context(source, text, facts, statementName));
     if (!(outcome instanceof Promise) && outcome.kind !== 'hold') {
       this.apply(outcome, frame, allow);
       return true;

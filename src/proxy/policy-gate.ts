@@ -123,6 +123,21 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     })();
   }
 
+  /**
+   * A protocol-level named statement shares the namespace of SQL PREPARE, so a later SQL `EXECUTE name` must carry
+   * its facts. Like a repeated PREPARE, a re-Parse of a name adds to (never replaces) what was known.
+   */
+  function rememberPrepared(ctx: StatementContext, facts: TextFacts): void {
+    const name = ctx.statementName!;
+    const known = ctx.sqlSession.prepared.get(name);
+    if (!known) ctx.sqlSession.prepared.set(name, facts);
+    else if (known !== facts) {
+      const statements = [...known.statements, ...facts.statements];
+      const categories = [...new Set([...known.categories, ...facts.categories])].sort((x, y) => CATEGORY_RANK[x] - CATEGORY_RANK[y]);
+      ctx.sqlSession.prepared.set(name, { text: facts.text, statements, categories, parseError: facts.parseError ?? known.parseError });
+    }
+  }
+
   function analyze(ctx: StatementContext): TextFacts {
     // With standard_conforming_strings off, 'a\'; DROP …' hides code from a parser that assumes it on (libpg-query
     // does): any backslash then makes the text unknown, which fails closed.
@@ -136,6 +151,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     decide(ctx) {
       const started = deps.metrics ? process.hrtime.bigint() : 0n;
       const facts = ctx.facts ?? analyze(ctx);
+      // Recorded whatever the verdict: a refused Parse creates nothing upstream, and remembering it only makes EXECUTE stricter.
+      if (ctx.statementName) rememberPrepared(ctx, facts);
       const verdict = cache.evaluate(deps.rules(), facts, ctx.actor, { database: ctx.database, inTransactionBlock: ctx.inTransactionBlock, now: now() });
       if (deps.metrics) {
         deps.metrics.policySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
