@@ -14,7 +14,7 @@ export interface BannerInfo {
   readonly approver: string;
   readonly approverGroups: readonly string[];
   /** What the demo proxies to: the embedded database, or the --upstream URL (without credentials). */
-  readonly upstream: { embedded: true } | { embedded: false; display: string; seeded: boolean };
+  readonly upstream: { embedded: true } | { embedded: false; display: string; seeded: boolean; hasPassword: boolean };
   readonly rulesFile: string;
   readonly rulesNote: string;
   readonly activityFeed: boolean;
@@ -52,6 +52,7 @@ export function formatBanner(info: BannerInfo): string {
     `             ${dim(info.rulesFile)}`,
     '',
     `  connect    ${cyan(info.connectionString)}`,
+    ...(!info.upstream.embedded && info.upstream.hasPassword ? [`             ${dim('pgwarden passes authentication through: use the upstream password (e.g. PGPASSWORD=…); it is not shown here')}`] : []),
     `  console    ${cyan(info.consoleUrl)}`,
     `             ${dim(`opens the approval console signed in as ${info.approver} (groups: ${info.approverGroups.join(', ')}); the token is new each run`)}`,
     '',

@@ -104,7 +104,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         token,
         approver: DEMO_APPROVER,
         approverGroups: groups,
-        upstream: db ? { embedded: true } : { embedded: false, display: target.display, seeded: opts.seed === true },
+        upstream: db ? { embedded: true } : { embedded: false, display: target.display, seeded: opts.seed === true, hasPassword: new URL(upstream).password !== '' },
         rulesFile: rules.file,
         rulesNote: `the shipped default rules, with ${DEMO_APPROVER} also in group${rules.addedTo.length === 1 ? '' : 's'} ${rules.addedTo.join(', ') || '(none)'} so one person can approve every example`,
         activityFeed: opts.activity !== false,

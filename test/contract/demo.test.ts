@@ -242,3 +242,41 @@ describe('pgwarden demo', () => {
     }
   });
 });
+
+describe('pgwarden demo --upstream URL --seed', () => {
+  it('protects a real PostgreSQL, creates the demo tables once, and refuses to seed over them', async () => {
+    const admin = new pg.Client({ connectionString: process.env.TEST_PG_URL });
+    await admin.connect();
+    const dbName = `pgw_demo_seed_${process.pid}_${Date.now() % 100000}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const target = new URL(process.env.TEST_PG_URL!);
+    target.pathname = `/${dbName}`;
+    let d: Demo | null = null;
+    try {
+      d = startDemo(['--upstream', target.toString(), '--seed', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--no-activity']);
+      await waitFor('the banner', () => (/console\s+http:\S+#token=\S+/.test(d!.stdout()) ? true : undefined), 60_000).catch((err) => {
+        throw new Error(`${(err as Error).message}\nstdout: ${d!.stdout()}\nstderr: ${d!.stderr()}`);
+      });
+      const conn = /connect\s+(postgres:\/\/\S+)/.exec(d.stdout())![1]!;
+      expect(conn).toMatch(new RegExp(`^postgres://${target.username || 'postgres'}@127\\.0\\.0\\.1:\\d+/${dbName}$`));
+      expect(d.stdout()).toContain('demo tables created by --seed');
+      const r = await run('psql', ['-X', '-A', '-t', conn, '-c', 'SELECT (SELECT count(*) FROM customers) || \'/\' || (SELECT count(*) FROM order_items)']);
+      expect(r.stdout.trim()).toBe('200/1200');
+      const denied = await run('psql', ['-X', '-A', '-t', conn, '-c', "SELECT pg_read_file('/etc/passwd')"]);
+      expect(denied.stderr).toMatch(/pgwarden: statement denied by rule "privileged"/);
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+
+      const again = await run(NODE, ['dist/cli.js', 'demo', '--upstream', target.toString(), '--seed', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { env: { NO_COLOR: '1' } });
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/already has table\(s\) .*customers/);
+    } finally {
+      if (d && d.child.exitCode === null) {
+        d.child.kill('SIGKILL');
+        await d.exited;
+      }
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
