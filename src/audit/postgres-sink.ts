@@ -145,9 +145,15 @@ export async function createPostgresSink(options: PostgresSinkOptions & { instan
   }
 
   async function spool(entries: Entry[]): Promise<void> {
-    await withSpool(() => appendFile(spoolPath, entries.map((e) => `${serializeRecord(e.record)}\n`).join('')));
+    await withSpool(async () => {
+      await appendFile(spoolPath, entries.map((e) => `${serializeRecord(e.record)}\n`).join(''));
+      // A replay may have emptied the spool and cleared `spooling` while this append waited for the lock: these
+      // records must still be replayed, or they would sit in the file until the next start.
+      spooling = true;
+    });
     metrics?.auditFailures.inc({ sink: 'postgres' }, entries.length);
     updateSpoolGauge(entries.length);
+    scheduleRetry();
   }
 
   /** Sends the queue to the table, or to the spool when the database is down or the spool is not yet replayed (order and memory stay bounded). */
