@@ -38,7 +38,7 @@ export function formatBanner(info: BannerInfo): string {
   const green = (s: string) => styleText('green', s);
   const yellow = (s: string) => styleText('yellow', s);
   const red = (s: string) => styleText('red', s);
-  const psql = (sql: string) => `    psql ${shell(info.connectionString)} -c ${shell(sql)}`;
+  const psql = (sql: string) => `     psql ${shell(info.connectionString)} -c ${shell(sql)}`;
   const database = info.upstream.embedded
     ? 'embedded PostgreSQL (PGlite, in memory) with demo data: customers (PII: email, phone, ssn, date_of_birth), products, orders, order_items'
     : `${info.upstream.display}${info.upstream.seeded ? ' (demo tables created by --seed)' : ''}`;
@@ -65,7 +65,7 @@ export function formatBanner(info: BannerInfo): string {
     psql(DEMO_STATEMENTS.grant),
     psql(DEMO_STATEMENTS.program),
     `  4. An example AI agent, from a clone of the pgwarden repository`,
-    `    DATABASE_URL=${shell(info.connectionString)} node examples/agent.mjs`,
+    `     DATABASE_URL=${shell(info.connectionString)} node examples/agent.mjs`,
     '',
     dim(`  Approve from a terminal instead: PGWARDEN_URL=${info.publicUrl} PGWARDEN_TOKEN=${info.token} npx pgwarden approvals list`),
     ...(info.upstream.embedded || info.upstream.seeded ? [] : [dim('  (The example tables exist only with --seed; without it, use your own tables.)')]),
