@@ -22,6 +22,7 @@ import type { PendingStore } from './approvals/store.js';
 import { createProxy } from './proxy/listener.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer } from './http/server.js';
+import { mountTeamsRoute } from './http/routes/teams.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -156,7 +157,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     : null;
   if (teams) {
     channels.push(teams);
-    teams.mount(http);
+    mountTeamsRoute(http, teams, teams.messagingEndpoint);
   }
   service = createApprovalService({ store, channels, audit, metrics, logger, instance, publicUrl, progressIntervalMs: config.approvals.progress_interval });
   const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || config.webhook.urls.length > 0;

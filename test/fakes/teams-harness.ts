@@ -12,6 +12,7 @@ import type { OpenApprovalInput, PendingApproval } from '../../src/approvals/ser
 import type { Category, StatementFacts } from '../../src/sql/types.js';
 import type { ApprovalScope } from '../../src/policy/verdict.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
+import { mountTeamsRoute } from '../../src/http/routes/teams.js';
 import { createTeamsChannel, type TeamsChannel } from '../../src/approvals/channels/teams.js';
 import { TeamsVerb } from '../../src/approvals/channels/teams-card.js';
 import { startBotJwks, type BotJwks } from './bot-jwks.js';
@@ -161,7 +162,7 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
     progressIntervalMs: 0,
   });
   const http = createHttpServer({ metrics, approvals: service, tokens: {}, readiness: {}, logger: silentLogger, publicUrl });
-  channel.mount(http);
+  mountTeamsRoute(http, channel, channel.messagingEndpoint);
   const { port } = await http.listen('127.0.0.1:0');
   const baseUrl = `http://127.0.0.1:${port}`;
 

@@ -13,7 +13,6 @@ import { currentCard, type CardContext } from './teams-card.js';
 import { TeamsIdentities } from './teams-identity.js';
 import { TeamsRefs, type CardCopy } from './teams-refs.js';
 import { handleCardAction } from './teams-actions.js';
-import { mountTeamsRoute, type RouteHost } from '../../http/routes/teams.js';
 
 /** Card copies outlive their request by this long, so late updates (an expiry seen after a restart) still find them. */
 const COPY_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -48,8 +47,8 @@ export interface InboundResponse {
 }
 
 export interface TeamsChannel extends ApprovalChannel {
-  /** Registers POST /api/messages on pgwarden's HTTP server. */
-  mount(http: RouteHost): void;
+  /** Path of the Bot Framework messaging endpoint (app.ts mounts handleActivity there). */
+  readonly messagingEndpoint: string;
   /** One inbound Bot Framework activity (already read and parsed): authentication, then the bot. */
   handleActivity(request: InboundRequest): Promise<InboundResponse>;
   /** The underlying Teams SDK app (for tests and diagnostics). */
@@ -304,13 +303,10 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
       const res = await bot.handle({ body: request.body, headers });
       return { status: res.status, body: res.body };
     },
-    mount(http: RouteHost): void {
-      mountTeamsRoute(http, this, MESSAGING_ENDPOINT);
-    },
+    messagingEndpoint: MESSAGING_ENDPOINT,
     async close(): Promise<void> {
       await bot.ready.catch(() => undefined);
     },
   };
 }
 
-export type { RouteHost };

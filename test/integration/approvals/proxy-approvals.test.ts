@@ -135,7 +135,7 @@ describe('review through the proxy', () => {
     let status = 'pending';
     for (let i = 0; i < 100 && status === 'pending'; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      status = (await (await fetch(`${b.api}/api/approvals/${req.id}`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json()).status;
+      status = ((await (await fetch(`${b.api}/api/approvals/${req.id}`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json()) as any).status;
     }
     expect(status).toBe('withdrawn');
 
@@ -146,7 +146,7 @@ describe('review through the proxy', () => {
     await (new pg.Client(urlFor(a.port)) as unknown as { cancel(c: pg.Client, q: unknown): Promise<void> }).cancel(d, (d as unknown as { activeQuery: unknown }).activeQuery);
     const err = (await pending) as pg.DatabaseError;
     expect(err.code).toBe('57014');
-    const after = await (await fetch(`${a.api}/api/approvals/${req2.id}`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
+    const after: any = await (await fetch(`${a.api}/api/approvals/${req2.id}`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
     expect(after.status).toBe('withdrawn');
     await d.end();
   });
@@ -158,7 +158,7 @@ describe('review through the proxy', () => {
     let pendingCount = 0;
     for (let i = 0; i < 200 && pendingCount < 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const body = await (await fetch(`${a.api}/api/approvals?status=pending&limit=500`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
+      const body: any = await (await fetch(`${a.api}/api/approvals?status=pending&limit=500`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
       pendingCount = body.approvals.filter((r: any) => r.actor.application === 'e2e-many').length;
     }
     expect(pendingCount).toBe(200);
@@ -166,7 +166,7 @@ describe('review through the proxy', () => {
     await reader.connect();
     for (let i = 0; i < 20; i++) expect((await reader.query('SELECT count(*)::int AS n FROM appr_data')).rows[0].n).toBe(0);
     await reader.end();
-    const body = await (await fetch(`${a.api}/api/approvals?status=pending&limit=500`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
+    const body: any = await (await fetch(`${a.api}/api/approvals?status=pending&limit=500`, { headers: { authorization: `Bearer ${TOKENS['alice@example.com']}` } })).json();
     await Promise.all(body.approvals.filter((r: any) => r.actor.application === 'e2e-many').map((r: any) => decide(b.api, r.id, TOKENS['bob@example.com'], 'deny', 'bulk')));
     const outcomes = await Promise.all(results);
     expect(outcomes.every((o) => o === '42501')).toBe(true);
