@@ -62,7 +62,12 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-# Resident memory per idle client connection through pgwarden, 1,000 connections.
+# Resident memory per idle client connection, 1,000 connections, on a freshly started pgwarden (the one above has
+# grown its heap during the runs, which would hide the cost of new connections).
+kill "$WARDEN_PID"; wait "$WARDEN_PID" 2>/dev/null || true
+PGWARDEN_LOG_LEVEL=warn node_modules/.bin/node dist/cli.js serve --upstream "$DIRECT" --listen "127.0.0.1:$WARDEN_PORT" --http "127.0.0.1:$WARDEN_HTTP" > "$WORK/pgwarden-mem.log" 2>&1 &
+WARDEN_PID=$!
+for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p "$WARDEN_PORT" && break; sleep 0.1; done
 MEM=$(node_modules/.bin/node bench/idle-memory.mjs "$WARDEN_PID" "postgres://postgres@127.0.0.1:$WARDEN_PORT/postgres" 1000)
 
 node_modules/.bin/node - "$RES" "$SECS" "$ROUNDS" "$MEM" <<'JS'
