@@ -8,7 +8,7 @@ echo; echo "## Approvals end to end (node bench/approvals-e2e.mjs)"; echo
 eval "$(scripts/test-services.sh | sed 's/^/export /')"
 echo '| measure | | | |'; echo '|---|---|---|---|'
 node_modules/.bin/node bench/approvals-e2e.mjs "$TEST_PG_URL" "$TEST_REDIS_URL" 200
-node_modules/.bin/node bench/approvals-e2e.mjs "$TEST_PG_URL" "$TEST_REDIS_URL" 1000 | tail -1
+node_modules/.bin/node bench/approvals-e2e.mjs "$TEST_PG_URL" "$TEST_REDIS_URL" 1000
 for b in sql-bench policy-bench approvals-bench; do
   if [ -f "bench/$b.ts" ]; then echo; echo "## $b (npx tsx bench/$b.ts)"; echo; npx tsx "bench/$b.ts"; fi
 done

@@ -44,6 +44,17 @@ export class Framer {
     return { code, bytes };
   }
 
+  /** True when a complete message of type `code` is buffered (without consuming anything). Used only while held. */
+  contains(code: number): boolean {
+    for (let i = this.pos; i + 5 <= this.buf.length; ) {
+      const len = this.buf.readInt32BE(i + 1);
+      if (len < 4 || i + len + 1 > this.buf.length) return false;
+      if (this.buf[i] === code) return true;
+      i += len + 1;
+    }
+    return false;
+  }
+
   /** Bytes received and not yet returned as a message. */
   get pending(): number {
     return this.buf.length - this.pos;

@@ -6,7 +6,7 @@ import { ConnectionLimitError, InternalError, PgwardenError, ProtocolError, Upst
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
-import { AuthCode, BackendCode, type TxStatus } from './codes.js';
+import { AuthCode, BackendCode, FrontendCode, type TxStatus } from './codes.js';
 import { backendKeyData, negotiateProtocolVersion, readErrorFields, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
 import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
@@ -130,6 +130,8 @@ export class Session {
   private pump(): void {
     if (this.state === SessionState.closed) return;
     if (this.pipeline.isHeld) {
+      // A client that gives up sends Terminate and waits for us to close: honour it (the held request is withdrawn).
+      if (this.framer.contains(FrontendCode.Terminate)) return this.close(CloseReason.clientTerminate);
       if (this.framer.pending > HELD_READ_LIMIT) this.client.pause();
       return;
     }

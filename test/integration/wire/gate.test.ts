@@ -216,6 +216,18 @@ describe('hold', () => {
     expect(hold.withdrawn).toBe('client_disconnect');
   });
 
+  it('a client that sends Terminate while held is let go at once and the hold is withdrawn', async () => {
+    const h = holdGate(/held_marker/);
+    proxy.setGate(h.gate);
+    const c = await RawClient.ready(proxy.port);
+    c.send(query('SELECT 1 AS held_marker'));
+    const hold = await h.next();
+    // The socket stays open: only the Terminate message says the client is leaving (node-postgres' end() does this).
+    c.send(Buffer.from([0x58, 0, 0, 0, 4]));
+    await c.closedByPeer();
+    expect(hold.withdrawn).toBe('client_disconnect');
+  });
+
   it('a CancelRequest while held withdraws the hold and the client gets an error', async () => {
     const h = holdGate(/held_marker/);
     proxy.setGate(h.gate);
