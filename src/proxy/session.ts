@@ -6,7 +6,9 @@ import { ConnectionLimitError, InternalError, PgwardenError, ProtocolError, Upst
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
-import { AuthCode, BackendCode, FrontendCode, type TxStatus } from './codes.js';
+import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
+import { withoutChannelBinding } from './auth-relay.js';
+import { writePieces } from './socket-writer.js';
 import { backendKeyData, negotiateProtocolVersion, readErrorFields, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
 import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
@@ -151,30 +153,7 @@ export class Session {
   private flushUpstream(): void {
     const up = this.upstream;
     if (!up || this.upOut.length === 0) return;
-    const pieces = this.upOut.splice(0);
-    let ok: boolean;
-    if (pieces.length === 1) ok = up.write(pieces[0]!);
-    else {
-      // Merge views that are adjacent in the same chunk, then write once per tick.
-      const merged: Buffer[] = [];
-      let cur = pieces[0]!;
-      for (let i = 1; i < pieces.length; i++) {
-        const p = pieces[i]!;
-        if (p.buffer === cur.buffer && p.byteOffset === cur.byteOffset + cur.length) cur = Buffer.from(cur.buffer, cur.byteOffset, cur.length + p.length);
-        else {
-          merged.push(cur);
-          cur = p;
-        }
-      }
-      merged.push(cur);
-      if (merged.length === 1) ok = up.write(merged[0]!);
-      else {
-        up.cork();
-        ok = true;
-        for (const m of merged) ok = up.write(m) && ok;
-        up.uncork();
-      }
-    }
+    const ok = writePieces(up, this.upOut.splice(0));
     if (!ok) {
       this.client.pause();
       up.once('drain', () => {
@@ -328,7 +307,7 @@ export class Session {
         return 'pass';
       }
       case BackendCode.Authentication:
-        return this.inspectAuthentication(msg);
+        return withoutChannelBinding(msg) ?? 'pass';
       case BackendCode.BackendKeyData: {
         this.upstreamKey = { pid: msg.readInt32BE(5), secret: msg.readInt32BE(9) };
         this.clientKey = this.deps.cancelKeys.register(this);
@@ -342,19 +321,6 @@ export class Session {
     }
   }
 
-  /** AuthenticationSASL: remove SCRAM-SHA-256-PLUS, whose channel binding cannot survive a proxy between client and server. */
-  private inspectAuthentication(msg: Buffer): InspectResult {
-    if (msg.readInt32BE(5) !== AuthCode.SASL) return 'pass';
-    const names = msg.toString('utf8', 9, msg.length - 1).split('\0').filter((n) => n && n !== 'SCRAM-SHA-256-PLUS');
-    const body = Buffer.from(names.map((n) => n + '\0').join('') + '\0', 'utf8');
-    const out = Buffer.allocUnsafe(9 + body.length);
-    out[0] = BackendCode.Authentication;
-    out.writeInt32BE(8 + body.length, 1);
-    out.writeInt32BE(AuthCode.SASL, 5);
-    body.copy(out, 9);
-    return out;
-  }
-
   private onAuthenticated(): void {
     this.state = SessionState.ready;
     if (this.startupTimer) clearTimeout(this.startupTimer);
@@ -365,14 +331,7 @@ export class Session {
 
   private writeClient(pieces: Buffer[]): void {
     if (this.client.destroyed) return;
-    let ok = true;
-    if (pieces.length === 1) ok = this.client.write(pieces[0]!);
-    else {
-      this.client.cork();
-      for (const p of pieces) ok = this.client.write(p) && ok;
-      this.client.uncork();
-    }
-    if (!ok) this.upstream?.pause();
+    if (!writePieces(this.client, pieces)) this.upstream?.pause();
   }
 
   private onUpstreamGone(): void {
