@@ -1,6 +1,6 @@
 -- pgwarden approvals: every change to a request record, applied atomically inside Redis.
 -- Mirrors src/approvals/decision-rules.ts (the memory store's rules) check for check.
--- Loaded from src/approvals/lua-scripts.ts, which embeds this file verbatim (a unit test keeps them equal).
+-- Loaded by src/approvals/lua-scripts.ts (npm run build copies this file next to it in dist/).
 --
 -- Record layout (a hash at KEYS[1]):
 --   id, base (the request JSON as created; never re-encoded here, because cjson turns [] into {}),
