@@ -83,7 +83,7 @@ for (const [c, mode, target, tps, lat] of rows) {
 }
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
 const lines = [];
-lines.push(`pgbench -S, scale 10, ${secs}s per run, ${rounds} alternating rounds (median of rounds not used: mean shown). Ratios are to direct PostgreSQL in the same run.`);
+lines.push(`pgbench -S, scale 10, ${secs}s per run, ${rounds} alternating rounds (mean of the rounds). Ratios are to direct PostgreSQL in the same run.`);
 lines.push('');
 lines.push('| clients | protocol | direct TPS | PgBouncer TPS | pgwarden TPS | PgBouncer / direct | pgwarden / direct | pgwarden / PgBouncer | direct latency | PgBouncer added | pgwarden added |');
 lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
