@@ -5,21 +5,7 @@ import type { Category, StatementFacts } from './types.js';
 type Transaction = StatementFacts['transaction'];
 
 /** The data fields of a statement; fingerprint and normalized come from `source` on demand. */
-export interface StatementData {
-  readonly kind: string;
-  readonly categories: readonly Category[];
-  readonly tables: readonly string[];
-  readonly columns: readonly string[];
-  readonly columnsWritten: readonly string[];
-  readonly functions: readonly string[];
-  readonly bounded: boolean;
-  readonly limit: number | null;
-  readonly transaction: Transaction;
-  readonly text: string;
-  readonly prepares?: string;
-  readonly executes?: string;
-  readonly setsReason?: string;
-}
+export type StatementData = Omit<StatementFacts, 'fingerprint' | 'normalized'>;
 
 /** Shared lazily-filled cache of the two extra parses, so copies made by session merges reuse them. */
 class Derived {
