@@ -1,10 +1,10 @@
 // Redis PendingStore shared by several pgwarden instances: TTL'd records, pending/recent indexes, one Lua script for every change, pub/sub events, re-read after reconnect.
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ApprovalsUnavailable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { ApprovalDecision, ApprovalRequest } from './request.js';
+import type { ApprovalRequest } from './request.js';
+import { delimited, sha, toRequest, type ScriptReply } from './redis-wire.js';
 import type { DecideError, DecideInput, DecideResult, Grant, PendingStore, StoreEvent } from './store.js';
 import { DEFAULT_RETENTION_MS } from './decision-rules.js';
 import { normalizeIdentity, requesterIdentities } from './identity.js';
@@ -35,42 +35,10 @@ export interface RedisPendingStore extends PendingStore {
   ready(timeoutMs?: number): Promise<boolean>;
 }
 
-/** The record as decide.lua returns and publishes it. */
-interface WireRecord {
-  base: ApprovalRequest;
-  status: ApprovalRequest['status'];
-  decisions: ApprovalDecision[] | Record<string, never>;
-  decided_at: string;
-  withdrawn_reason: string;
-}
-
-type ScriptReply = [code: string, settled: string, replayed: string, record: string];
-
 const DECIDE_ERRORS: ReadonlySet<string> = new Set<DecideError>(['not_found', 'self_approval', 'not_approver', 'already_decided', 'duplicate_vote']);
 
 /** Pending requests whose holder vanished are expired by whoever lists them, after this grace. */
 const ORPHAN_GRACE_MS = 30_000;
-
-function toRequest(json: string): ApprovalRequest {
-  const wire = JSON.parse(json) as WireRecord;
-  const { withdrawnReason: _ignored, ...base } = wire.base;
-  return {
-    ...base,
-    status: wire.status,
-    decisions: Array.isArray(wire.decisions) ? wire.decisions : [],
-    decidedAt: wire.decided_at === '' ? null : wire.decided_at,
-    ...(wire.withdrawn_reason !== '' ? { withdrawnReason: wire.withdrawn_reason } : {}),
-  };
-}
-
-/** "\na\nb\n": the delimited form decide.lua searches with a plain find. */
-function delimited(items: readonly string[]): string {
-  return items.length === 0 ? '' : `\n${items.join('\n')}\n`;
-}
-
-function sha(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
-}
 
 export function createRedisStore(options: RedisStoreOptions): RedisPendingStore {
   const prefix = options.keyPrefix ?? 'pgwarden:';
