@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { categoriesFromMask, maskFromCategories } from './categories.js';
 import { analyzeText, executeOwnMask, finalMask, unionCategories } from './facts.js';
 import { isParserLoaded } from './parse.js';
+import { isShapeSafe, reshape, shapeKey } from './shape.js';
 import { withChanges } from './statement-record.js';
 import type { SqlSession, StatementFacts, TextFacts } from './types.js';
 
@@ -100,15 +101,26 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
     throw new Error(`pgwarden: createAnalyzer maxRows must be a non-negative number, got ${String(maxRows)}`);
   }
   const cache = cacheEntries > 0 ? new LRUCache<string, TextFacts>({ max: Math.floor(cacheEntries) }) : null;
+  // Facts by literal-insensitive shape (shape.ts): `WHERE id = 41` and `WHERE id = 42` parse once between them.
+  const shapes = cacheEntries > 0 ? new LRUCache<string, TextFacts>({ max: Math.max(1, Math.floor(cacheEntries / 4)) }) : null;
   const pure = (text: string): TextFacts => {
     const hit = cache?.get(text);
     if (hit !== undefined) {
       onCacheHit?.();
       return hit;
     }
-    const start = performance.now();
-    const facts = analyzeText(text, maxRows);
-    onCacheMiss?.((performance.now() - start) / 1000);
+    const key = shapes !== null && text.length <= MAX_CACHED_TEXT_LENGTH ? shapeKey(text) : null;
+    const template = key === null ? undefined : shapes!.get(key);
+    let facts: TextFacts;
+    if (template !== undefined) {
+      onCacheHit?.();
+      facts = reshape(template, text);
+    } else {
+      const start = performance.now();
+      facts = analyzeText(text, maxRows);
+      onCacheMiss?.((performance.now() - start) / 1000);
+      if (key !== null && isShapeSafe(facts)) shapes!.set(key, facts);
+    }
     if (cache !== null && text.length <= MAX_CACHED_TEXT_LENGTH) cache.set(text, facts);
     return facts;
   };
