@@ -1,7 +1,6 @@
 // Composition root: builds the parse cache, policy, approvals store and service, channels, audit, metrics, the proxy
 // listener and the HTTP server from one Config; starts them in order and stops them in reverse.
 import { hostname } from 'node:os';
-import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -20,6 +19,7 @@ import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
 import type { PendingStore } from './approvals/store.js';
 import { createProxy } from './proxy/listener.js';
+import { connectUpstream } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer } from './http/server.js';
 import { mountTeamsRoute } from './http/routes/teams.js';
@@ -42,21 +42,6 @@ export interface App {
   /** Reopens the audit file after an external rotation (rename); the chain continues. */
   reopenAudit(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Can a TCP connection to the upstream be opened right now? (for /readyz) */
-function probeTcp(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 export async function startApp({ config, logger, teams: teamsSeams }: AppOptions): Promise<App> {
@@ -124,7 +109,8 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     metrics,
     tokens: config.approvals.api_tokens,
     readiness: {
-      upstream: () => probeTcp(upstream.host, upstream.port),
+      // Readiness opens (and drops) a TCP connection exactly as a client session would.
+      upstream: () => connectUpstream(upstream, 1000).then((socket) => (socket.destroy(), true), () => false),
       redis: () => store.isAvailable(),
       rules: () => ruleSet.rules.length >= 0,
     },

@@ -5,9 +5,9 @@ import { ApprovalDenied, ApprovalExpired, ApprovalNotConfigured, ApprovalsUnavai
 import type { AuditEvent, AuditLog } from '../audit/record.js';
 import type { Metrics } from '../metrics.js';
 import type { Analyzer } from '../sql/analyze.js';
-import { statedReason } from '../sql/analyze.js';
+import { sortCategories, statedReason, strictestCategory } from '../sql/analyze.js';
 import { unknownFacts } from '../sql/facts.js';
-import type { Category, TextFacts } from '../sql/types.js';
+import type { TextFacts } from '../sql/types.js';
 import type { RuleSet } from '../policy/evaluate.js';
 import { VerdictCache } from '../policy/cache.js';
 import type { Verdict } from '../policy/verdict.js';
@@ -29,14 +29,6 @@ export interface PolicyGateDeps {
   readonly metrics?: Metrics;
   readonly logger: Logger;
   readonly now?: () => Date;
-}
-
-const CATEGORY_RANK: Record<Category, number> = { read: 0, write: 1, export: 2, ddl: 3, grant: 4, privileged: 5, unknown: 6 };
-
-function strictest(categories: readonly Category[]): Category {
-  let best: Category = 'read';
-  for (const c of categories) if (CATEGORY_RANK[c] > CATEGORY_RANK[best]) best = c;
-  return best;
 }
 
 /** prom-client resolves a label object on every inc(); the children are resolved once per label pair here. */
@@ -147,7 +139,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     if (!known) ctx.sqlSession.prepared.set(name, facts);
     else if (known !== facts) {
       const statements = [...known.statements, ...facts.statements];
-      const categories = [...new Set([...known.categories, ...facts.categories])].sort((x, y) => CATEGORY_RANK[x] - CATEGORY_RANK[y]);
+      const categories = sortCategories([...known.categories, ...facts.categories]);
       ctx.sqlSession.prepared.set(name, { text: facts.text, statements, categories, parseError: facts.parseError ?? known.parseError });
     }
   }
@@ -172,7 +164,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       const verdict = cache.evaluate(deps.rules(), facts, ctx.actor, { database: ctx.database, inTransactionBlock: ctx.inTransactionBlock, now: now() });
       if (deps.metrics) {
         if (timed) deps.metrics.policySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        counted(statementCounters, deps.metrics.statements, strictest(facts.categories), verdict.action).inc();
+        counted(statementCounters, deps.metrics.statements, strictestCategory(facts.categories), verdict.action).inc();
         if (verdict.rule) counted(ruleCounters, deps.metrics.ruleHits, verdict.rule, verdict.action).inc();
       }
       if (verdict.action === 'deny') {

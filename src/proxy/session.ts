@@ -62,7 +62,8 @@ export class Session {
   /** An armed error swap (see Pipeline.refuse); `before` counts the ReadyForQuery messages due before ours. */
   private substitution: { marker: string; replacement: Buffer; before: number } | null = null;
   private readonly upOut: Buffer[] = [];
-  private closeReason: CloseReason | null = null;
+  /** The server refused authentication (its ErrorResponse was relayed): the close that follows is auth_failed. */
+  private authRejected = false;
 
   constructor(
     private readonly client: net.Socket,
@@ -303,7 +304,7 @@ export class Session {
             return replacement;
           }
         }
-        if (this.state === SessionState.authenticating) this.closeReason = CloseReason.authFailed;
+        if (this.state === SessionState.authenticating) this.authRejected = true;
         return 'pass';
       }
       case BackendCode.Authentication:
@@ -336,9 +337,7 @@ export class Session {
 
   private onUpstreamGone(): void {
     if (this.state === SessionState.closed) return;
-    const during = this.state;
-    if (during === SessionState.authenticating && this.closeReason === CloseReason.authFailed) return this.close(CloseReason.authFailed);
-    this.close(CloseReason.upstreamClosed);
+    this.close(this.authRejected ? CloseReason.authFailed : CloseReason.upstreamClosed);
   }
 
   // ── errors and close ─────────────────────────────────────────────────────────────────────────────────
