@@ -37,6 +37,11 @@ const nonEmpty = (what: string) => z.string({ error: `expected ${what} as a stri
 
 const glob = nonEmpty('a glob pattern');
 
+/** Table, column and function patterns are dotted names: every part around a '.' must be there. */
+const nameGlob = glob.refine((v) => !v.split('.').includes(''), {
+  error: (issue) => `'${String(issue.input)}' has an empty name part around '.': write e.g. users, public.users or public.*`,
+});
+
 const kind = nonEmpty('a statement kind').refine((v) => resolveKind(v) !== null, {
   error: (iss) =>
     `unknown statement kind '${String(iss.input)}'${didYouMean(iss.input, [...Object.keys(KIND_ALIASES), ...NODE_KINDS])} — write a libpg-query node name such as CopyStmt or an alias such as ${listWords(Object.keys(KIND_ALIASES).slice(0, 8))}, … (see docs/rules.md)`,
@@ -99,10 +104,10 @@ const actorMatch = strict('match.actor', {
 const matchShape = {
   category: list(oneOf('category', CATEGORIES)).optional(),
   kind: list(kind).optional(),
-  tables: list(glob).optional(),
-  only_tables: list(glob).optional(),
-  columns: list(glob).optional(),
-  functions: list(glob).optional(),
+  tables: list(nameGlob).optional(),
+  only_tables: list(nameGlob).optional(),
+  columns: list(nameGlob).optional(),
+  functions: list(nameGlob).optional(),
   database: list(glob).optional(),
   bounded: z.boolean({ error: 'bounded must be true or false' }).optional(),
   actor: actorMatch.optional(),
