@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           globalSetup: ['test/global-setup.ts', 'test/helpers/log-secrets-setup.ts'],
-          include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/contract/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/security/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/contract/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
