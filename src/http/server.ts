@@ -1,10 +1,9 @@
 // pgwarden's one HTTP server: a node:http server with a small route table, JSON error bodies and security headers. No business logic.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
 import { splitHostPort } from '../config.js';
-import { ApproverAuth, type TokenSource } from './auth.js';
+import { ApproverAuth } from './auth.js';
+import type { HttpServerDeps, RouteDeps } from './route-deps.js';
 import { DEFAULT_BODY_LIMIT } from './body.js';
 import { HttpError, HttpErrorCode, sendError } from './http-error.js';
 import { Router, type RouteContext, type RouteHandler } from './router.js';
@@ -16,6 +15,7 @@ import { registerSessionRoutes } from './routes/session.js';
 import { registerConsoleRoutes } from './routes/console.js';
 
 export type { ApprovalsApi } from './routes/approvals.js';
+export type { HttpServerDeps, RouteDeps } from './route-deps.js';
 export type { ReadinessProbes } from './routes/health.js';
 export type { RouteContext, RouteHandler } from './router.js';
 export { HttpError, HttpErrorCode, sendJson, sendError } from './http-error.js';
@@ -23,23 +23,6 @@ export { readBody, readJsonBody } from './body.js';
 
 /** How long close() waits for in-flight requests before cutting their connections. */
 const CLOSE_GRACE_MS = 5000;
-
-export interface HttpServerDeps {
-  readonly metrics: Metrics;
-  /** The approval service (decide + store). Without it the /api/approvals routes answer 503. */
-  readonly approvals?: ApprovalsApi;
-  /** Approver identity → bearer token (config `approvals.api_tokens`). */
-  readonly tokens: TokenSource;
-  /** Named readiness probes for /readyz (e.g. upstream, redis, rules). A probe that throws or takes over 2 s counts as failed. */
-  readonly readiness: ReadinessProbes;
-  readonly logger: Logger;
-  /** Base URL approvers open; also accepted as an Origin, and makes the session cookie Secure when https. */
-  readonly publicUrl?: string;
-  /** Largest request body the built-in routes accept (default 64 KiB). */
-  readonly bodyLimit?: number;
-  /** Console session lifetime (default 12 h). */
-  readonly sessionTtlMs?: number;
-}
 
 export interface HttpServer {
   /** Starts listening on "host:port" (port 0 picks a free port); resolves with the bound address. */
@@ -53,13 +36,6 @@ export interface HttpServer {
    */
   addRoute(method: string, path: string, handler: RouteHandler): void;
   readonly server: Server;
-}
-
-/** Shared by every route module. */
-export interface RouteDeps extends HttpServerDeps {
-  readonly auth: ApproverAuth;
-  readonly bodyLimit: number;
-  readonly router: Router;
 }
 
 export function createHttpServer(deps: HttpServerDeps): HttpServer {

@@ -7,7 +7,7 @@ import { ApprovalsUnavailable } from '../../errors.js';
 import { assertCsrf, assertSameOrigin, type Principal } from '../auth.js';
 import { readJsonBody } from '../body.js';
 import { HttpError, HttpErrorCode, sendJson } from '../http-error.js';
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 
 /** What the HTTP server needs from approvals: the service's decide() and read access to its store. */
 export interface ApprovalsApi {

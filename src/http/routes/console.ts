@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { CONSOLE_HTML } from '../console/page.js';
 import { CONSOLE_CSS } from '../console/styles.js';
 import { CONSOLE_JS } from '../console/script.js';
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 
 /** No inline script or style, no third-party origins, no framing (clickjacking an Approve button), forms only to ourselves. */
 export const CONSOLE_CSP = [

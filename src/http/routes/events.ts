@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { toApiJson } from '../../approvals/api-shape.js';
 import type { ApprovalRequest } from '../../approvals/request.js';
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 import { callStore, requireApprovals } from './approvals.js';
 
 /** Comment lines keep proxies and load balancers from closing an idle stream. */

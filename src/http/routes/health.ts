@@ -1,5 +1,5 @@
 // GET /healthz (the process is alive) and GET /readyz (every injected readiness probe passes, else 503 naming the failures).
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 import { sendJson } from '../http-error.js';
 
 /** Probe name (snake_case: upstream, redis, rules) → check. */

@@ -1,5 +1,5 @@
 // GET /metrics: the prom-client registry in Prometheus text format (unauthenticated, like any scrape target; bind --http accordingly).
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 
 export function registerMetricsRoute(deps: RouteDeps): void {
   deps.router.add('GET', '/metrics', async (_req, res) => {

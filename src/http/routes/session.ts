@@ -2,7 +2,7 @@
 import { assertCsrf, assertSameOrigin, sessionCookie } from '../auth.js';
 import { readJsonBody } from '../body.js';
 import { HttpError, HttpErrorCode, sendJson } from '../http-error.js';
-import type { RouteDeps } from '../server.js';
+import type { RouteDeps } from '../route-deps.js';
 
 export function registerSessionRoutes(deps: RouteDeps): void {
   const { router, auth } = deps;
