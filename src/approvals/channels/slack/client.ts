@@ -1,5 +1,5 @@
 // The Slack Web API as pgwarden uses it: @slack/web-api clients with retries (429 after Retry-After, 5xx, network), a bounded request queue, retry metrics, pino logging without tokens, and a stop on close.
-import { WebAPIHTTPError, WebAPIRequestError, WebClient, WebClientEvent, type Logger as SlackLogger, type RetryOptions } from '@slack/web-api';
+import { WebAPIHTTPError, WebAPIRateLimitedError, WebAPIRequestError, WebClient, WebClientEvent, type Logger as SlackLogger, type RetryOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../../metrics.js';
 import type { Secret } from '../../../units.js';
@@ -72,6 +72,7 @@ export function slackErrorCode(err: unknown): string {
   if (e?.data?.error) return e.data.error;
   if (e instanceof WebAPIHTTPError) return `http_${e.statusCode}`;
   if (e instanceof WebAPIRequestError) return 'network';
+  if (e instanceof WebAPIRateLimitedError) return 'ratelimited';
   return e?.message ?? String(err);
 }
 
@@ -99,8 +100,8 @@ function sdkLogger(pino: Logger): SlackLogger {
 /** Which failures are worth another attempt. The SDK turns a 429 into a plain Error after sleeping its Retry-After. */
 export function retryReason(err: unknown): RetryReason | null {
   if (err instanceof WebAPIHTTPError) return err.statusCode >= 500 ? 'server_error' : null;
-  if (err instanceof WebAPIRequestError) return 'network';
-  if (err instanceof Error && err.message.startsWith('A rate limit was exceeded')) return 'rate_limited';
+  // The SDK signals "slept Retry-After, try again" with a plain Error that its own catch wraps as a request error.
+  if (err instanceof WebAPIRequestError) return err.original.message.startsWith('A rate limit was exceeded') ? 'rate_limited' : 'network';
   return null;
 }
 
@@ -113,6 +114,13 @@ export function createSlackApi(options: SlackClientOptions): SlackApi {
     if (stop.signal.aborted) return Promise.reject(new Error('slack channel closed'));
     const signals = [stop.signal, ...(init?.signal ? [init.signal] : [])];
     return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+  };
+  // A call sleeping out a Retry-After inside the SDK cannot be interrupted: once closed, callers stop waiting for it.
+  const closed = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(new Error('slack channel closed')), { once: true }));
+  closed.catch(() => undefined);
+  const guard = <T>(call: Promise<T>): Promise<T> => {
+    call.catch(() => undefined);
+    return Promise.race([call, closed]);
   };
   const policy = (base: RetryOptions): RetryOptions =>
     ({
@@ -136,28 +144,28 @@ export function createSlackApi(options: SlackClientOptions): SlackApi {
 
   return {
     async postMessage(channel, message) {
-      const res = await delivery.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false });
+      const res = await guard(delivery.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false }));
       if (!res.channel || !res.ts) throw new Error('slack: chat.postMessage answered without channel and ts');
       return { channel: res.channel, ts: res.ts };
     },
     async update(channel, ts, message) {
-      await delivery.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never });
+      await guard(delivery.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
     },
     async postEphemeral(channel, user, text) {
-      await interactive.chat.postEphemeral({ channel, user, text });
+      await guard(interactive.chat.postEphemeral({ channel, user, text }));
     },
     async openView(triggerId, view) {
-      await interactive.views.open({ trigger_id: triggerId, view: view as never });
+      await guard(interactive.views.open({ trigger_id: triggerId, view: view as never }));
     },
     async userInfo(user) {
       // Asked while answering a click (3-second window): the interactive client does not sleep on a 429.
-      const res = await interactive.users.info({ user });
+      const res = await guard(interactive.users.info({ user }));
       if (!res.user?.id) throw new Error('slack: users.info answered without a user');
       return res.user as SlackUser;
     },
     async lookupByEmail(email) {
       try {
-        const res = await delivery.users.lookupByEmail({ email });
+        const res = await guard(delivery.users.lookupByEmail({ email }));
         return (res.user as SlackUser | undefined) ?? null;
       } catch (err) {
         if (slackErrorCode(err) === 'users_not_found') return null;
@@ -165,13 +173,13 @@ export function createSlackApi(options: SlackClientOptions): SlackApi {
       }
     },
     async openDm(user) {
-      const res = await delivery.conversations.open({ users: user });
+      const res = await guard(delivery.conversations.open({ users: user }));
       const id = res.channel?.id;
       if (!id) throw new Error('slack: conversations.open answered without a channel id');
       return id;
     },
     async authTest() {
-      const res = await delivery.auth.test();
+      const res = await guard(delivery.auth.test());
       if (!res.team_id) throw new Error('slack: auth.test answered without team_id');
       return { teamId: res.team_id, enterpriseId: res.enterprise_id ?? null, botUserId: res.user_id ?? null, url: res.url ?? null };
     },

@@ -31,7 +31,7 @@ export interface SlackView {
 }
 
 function option(text: string, value: string): RadioOption {
-  return { text: plain(text, 150), value };
+  return { text: plain(text, 75), value };
 }
 
 export function decisionModal(request: ApprovalRequest, meta: ModalMetadata, redactLiterals: boolean): SlackView {
