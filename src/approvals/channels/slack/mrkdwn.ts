@@ -1,5 +1,10 @@
 // Text shaping for Slack: mrkdwn escaping, code blocks no statement can close early, surrogate-safe cuts, plain_text objects within their limits, and dates.
 
+/** `text` with any lone UTF-16 surrogate replaced by U+FFFD: Slack refuses JSON text that is not well-formed Unicode. */
+export function wellFormed(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 /** Slack's mrkdwn needs only these three escaped; everything else is shown as typed inside a code block. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -11,7 +16,7 @@ export function escapeMrkdwn(text: string): string {
  * The console shows the exact text.
  */
 export function codeContent(text: string): string {
-  return escapeMrkdwn(text.replace(/\r$/gm, '')).replace(/`(?=`)/g, '`\u200b');
+  return escapeMrkdwn(wellFormed(text)).replace(/`(?=`)/g, '`\u200b');
 }
 
 /** Cuts `text` to at most `maxUnits` UTF-16 code units, never between the two halves of a surrogate pair. (Same rule as teams-text.ts cutUtf16.) */
@@ -64,7 +69,7 @@ export type TextObject = PlainText | MrkdwnText;
 
 /** A plain_text object of 1…`max` characters: shown exactly as given (no mrkdwn, no :emoji: codes). */
 export function plain(text: string, max: number): PlainText {
-  const shown = text.trim() === '' ? '(none)' : cutWithNote(text, max);
+  const shown = text.trim() === '' ? '(none)' : cutWithNote(wellFormed(text), max);
   return { type: 'plain_text', text: shown, emoji: false };
 }
 

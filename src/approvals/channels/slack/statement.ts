@@ -31,7 +31,8 @@ export function codeSections(label: string, text: string, maxSections: number): 
     return chunks.length < maxSections;
   };
 
-  const lines = text.split('\n');
+  // CRLF line ends (clients on Windows) are line ends, not characters to show.
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
   outer: for (let i = 0; i < lines.length; i++) {
     let rest = lines[i]!;
     const newline = i < lines.length - 1 ? 1 : 0;
