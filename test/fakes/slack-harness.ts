@@ -96,7 +96,8 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
   const api = options.api ?? (await startSlackWorkspace());
   const store = options.store ?? createMemoryStore();
   const metrics = createMetrics({ processMetrics: false });
-  const logs = captureLogs({ level: 'debug' });
+  // Trace level: the SDK's own request lines are checked for secrets by the suite-wide log check as well.
+  const logs = captureLogs({ level: 'trace' });
   const config = configSchema.parse({
     slack: { enabled: true, bot_token: SLACK_TOKEN, signing_secret: SLACK_SECRET, channels: [APPROVALS_CHANNEL], identities: TEST_IDENTITIES, ...options.slack },
   }).slack;
