@@ -51,6 +51,7 @@ async function twoInstances(): Promise<{ a: TestApp; b: TestApp }> {
     'teams.tenant_id': TEST_TENANT_ID,
     'teams.conversation_id': TEST_CHANNEL_ID,
     'teams.identities': { [ALICE.aadObjectId]: 'alice@example.com', [BOB.aadObjectId]: 'bob@example.com' },
+    'slack.dm_approvers': true,
   };
   const teams = teamsSeams(jwks, connector);
   for (const instance of ['slack-a', 'slack-b']) {
@@ -91,7 +92,7 @@ async function messageFor(api: FakeSlackApi, sqlText: string): Promise<{ message
   return { message, requestId: actions.elements.find((e) => e.action_id === 'pgwarden_approve')!.value! };
 }
 
-/** Click on the message and submit the modal, both posted to `app` (signed as Slack signs them). */
+/** Click on the message (in a channel or a DM) and submit the modal, both posted to `app` (signed as Slack signs them). */
 async function decideInSlack(app: TestApp, user: SlackTestUser, message: StoredSlackMessage, action: 'pgwarden_approve' | 'pgwarden_deny', inputs: ModalInputs) {
   const api = slack!;
   const before = api.views.length;
@@ -108,31 +109,36 @@ async function expectNoLeaks(a: TestApp) {
 }
 
 describe('Slack approvals across two pgwarden instances on one Redis', () => {
-  it("an approver's click in Slack, received by instance B, releases psql's DROP TABLE held on instance A; Slack, Teams and the API agree", async () => {
+  it("a held export shows up in the approvers' channel and DMs; one click in a DM, received by instance B, releases it on instance A; Slack, Teams and the console agree", async () => {
     const { a, b } = await twoInstances();
     const schema = await freshTable();
-    const run = psql(a.port, schema, 'DROP TABLE t');
-    const { message, requestId } = await messageFor(slack!, 'DROP TABLE t');
-    expect(await tableExists(schema)).toBe(true);
+    await admin.query(`INSERT INTO ${schema}.t VALUES (4217)`);
+    const run = psql(a.port, schema, 'COPY t TO STDOUT');
+    const { message, requestId } = await messageFor(slack!, 'COPY t TO STDOUT');
+    // The exports rule's approvers are the dba group: Alice and Bob get a DM; "postgres", the requester, does not.
+    const dms = await Promise.all([S_ALICE, S_BOB].map((u) => slack!.waitFor(() => slack!.messagesIn(`D${u.id.slice(1)}`).find((m) => blocksText(m.blocks).includes(requestId)))));
+    expect(slack!.messagesIn(`D${S_POSTGRES.id.slice(1)}`)).toHaveLength(0);
+    expect(blocksText(message.blocks)).toContain('Approval needed: export on postgres');
 
-    await decideInSlack(b, S_ALICE, message, 'pgwarden_approve', { reason: 'staging cleanup' });
+    await decideInSlack(b, S_ALICE, dms[0]!, 'pgwarden_approve', { reason: 'finance needs it' });
     const result = await run;
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('DROP TABLE');
-    expect(await tableExists(schema)).toBe(false);
+    expect(result.stdout.trim()).toBe('4217');
 
-    // Instance A (which holds the connection) updates the Slack message in place and the Teams card.
-    await slack!.waitFor(() => blocksText(message.blocks).includes('Approved by alice@example.com'));
-    expect(blocksText(message.blocks)).toContain('staging cleanup');
-    expect(buttonsOf(message.blocks)).toEqual(['pgwarden_console']);
-    // One message, posted by A only; B, which decided, posted nothing of its own.
-    expect(slack!.messagesIn(APPROVALS_CHANNEL)).toHaveLength(1);
+    // Instance A (which holds the connection) updates every Slack copy in place, and the Teams card.
+    for (const copy of [message, ...dms]) {
+      await slack!.waitFor(() => blocksText(copy!.blocks).includes('Approved by alice@example.com'));
+      expect(blocksText(copy!.blocks)).toContain('finance needs it');
+      expect(buttonsOf(copy!.blocks)).toEqual(['pgwarden_console']);
+    }
+    // One message per conversation, posted by A only; B, which decided, posted nothing of its own.
+    expect(slack!.callsOf('chat.postMessage')).toHaveLength(3);
     const card = await connector!.waitFor(() => connector!.messagesIn(TEST_CHANNEL_ID).find((m) => cardText(connector!.cardOf(m)).includes('Approved by alice@example.com')));
     expect(cardText(connector!.cardOf(card))).toContain('via slack');
     // The console's API, on either instance, shows the same.
     for (const app of [a, b]) {
       const res = await fetch(`${app.api}/api/approvals/${requestId}`, { headers: { authorization: `Bearer ${TOKENS['bob@example.com']}` } });
-      expect(await res.json()).toMatchObject({ status: 'approved', decisions: [{ by: 'alice@example.com', decision: 'approve', reason: 'staging cleanup' }] });
+      expect(await res.json()).toMatchObject({ status: 'approved', decisions: [{ by: 'alice@example.com', decision: 'approve', reason: 'finance needs it', via: 'slack' }] });
     }
     await expectNoLeaks(a);
   });

@@ -55,9 +55,27 @@ export function createDecisionFlow(deps: DecisionFlowDeps) {
     }
   }
 
-  async function onClick(payload: ClickPayload, action: ClickAction): Promise<void> {
-    const user = payload.user.id;
+  /** Whatever goes wrong while handling a click or a submission, the person who clicked hears about it. */
+  async function answering(channel: string | null, user: string, what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      log.error({ slack_user: user, err: (err as Error).message }, `slack: handling a ${what} failed`);
+      await tell(channel, user, `pgwarden: your ${what} could not be handled (${err instanceof ApprovalsUnavailable ? 'the approval store is unreachable' : 'an internal error'}); try again, or use the console.`);
+    }
+  }
+
+  function onClick(payload: ClickPayload, action: ClickAction): Promise<void> {
     const channel = payload.container?.channel_id ?? payload.channel?.id ?? null;
+    return answering(channel, payload.user.id, 'click', () => click(payload, action, channel));
+  }
+
+  function onSubmit(payload: SubmitPayload, submission: Submission): Promise<void> {
+    return answering(submission.meta.channel, payload.user.id, 'decision', () => submit(payload, submission));
+  }
+
+  async function click(payload: ClickPayload, action: ClickAction, channel: string | null): Promise<void> {
+    const user = payload.user.id;
     const decision = action.action_id === SlackAction.approve ? 'approve' : 'deny';
     const requestId = action.value ?? '';
     const request = requestId ? await deps.store.get(requestId) : null;
@@ -85,7 +103,7 @@ export function createDecisionFlow(deps: DecisionFlowDeps) {
     }
   }
 
-  async function onSubmit(payload: SubmitPayload, submission: Submission): Promise<void> {
+  async function submit(payload: SubmitPayload, submission: Submission): Promise<void> {
     const user = payload.user.id;
     const { meta } = submission;
     const who = await deps.identities.resolve(user);
