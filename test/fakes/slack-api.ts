@@ -10,6 +10,8 @@ export interface SlackCall {
   readonly at: number;
   /** The HTTP status the fake answered with. */
   status: number;
+  /** false while the fake is still working on its answer (see latencyMs). */
+  answered: boolean;
 }
 
 export interface StoredSlackMessage {
@@ -197,11 +199,12 @@ export async function startFakeSlackApi(options: { token: string; teamId?: strin
       } catch {
         params = {};
       }
-      const call: SlackCall = { method, params, at: Date.now(), status: 200 };
+      const call: SlackCall = { method, params, at: Date.now(), status: 200, answered: false };
       calls.push(call);
       if (fake.latencyMs > 0) await new Promise((r) => setTimeout(r, fake.latencyMs));
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         call.status = status;
+        call.answered = true;
         inFlight--;
         res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(body));

@@ -7,7 +7,7 @@ import { decide, TOKENS, type TestApp } from '../../helpers/app.js';
 import { pgUrl } from '../../helpers/env.js';
 import { startBotJwks, type BotJwks } from '../../fakes/bot-jwks.js';
 import { startFakeBotConnector, type FakeBotConnector } from '../../fakes/bot-connector.js';
-import { ALICE, BOB, TEST_APP_ID, TEST_CHANNEL_ID, TEST_TENANT_ID, cardText, teamsSeams } from '../../fakes/teams-harness.js';
+import { ALICE, BOB, TEST_APP_ID, TEST_CHANNEL_ID, TEST_TENANT_ID, cardActionActivity, cardText, postActivity, teamsSeams } from '../../fakes/teams-harness.js';
 import type { FakeSlackApi, StoredSlackMessage } from '../../fakes/slack-api.js';
 import { blockActionsPayload, blocksText, buttonsOf, postSigned, signInteraction, viewSubmissionPayload, type ModalInputs, type SlackTestUser } from '../../fakes/slack-interactions.js';
 import { APPROVALS_CHANNEL, S_ALICE, S_BOB, S_POSTGRES, SLACK_SECRET, startSlackApp, startSlackWorkspace } from '../../fakes/slack-harness.js';
@@ -208,6 +208,22 @@ describe('Slack approvals across two pgwarden instances on one Redis', () => {
     const note = await slack!.waitFor(() => slack!.ephemeralsFor(S_ALICE.id)[0]);
     expect(note.text).toContain('is already approved');
     expect((await a.store.get(requestId))?.decisions).toHaveLength(1);
+    await expectNoLeaks(a);
+  });
+
+  it('a decision in Teams, on instance B, updates the Slack message posted by instance A', async () => {
+    const { a, b } = await twoInstances();
+    const schema = await freshTable();
+    const run = psql(a.port, schema, 'DROP TABLE t');
+    const { message, requestId } = await messageFor(slack!, 'DROP TABLE t');
+    const clicked = await postActivity(b.api, jwks!, cardActionActivity(BOB, 'pgwarden.deny', requestId, connector!.url, { reason: 'wrong schema' }));
+    expect(clicked.status).toBe(200);
+    const result = await run;
+    expect(result.stderr).toContain('wrong schema');
+    expect(await tableExists(schema)).toBe(true);
+    await slack!.waitFor(() => blocksText(message.blocks).includes('Denied by bob@example.com'));
+    expect(blocksText(message.blocks)).toContain('via teams');
+    expect(blocksText(message.blocks)).toContain('wrong schema');
     await expectNoLeaks(a);
   });
 

@@ -117,6 +117,19 @@ describe('deciding in Slack', () => {
     expect(buttonsOf(message.blocks)).toEqual(['pgwarden_console']);
   });
 
+  it('acknowledges a click before doing its work: the answer does not wait for a slow Slack', async () => {
+    h = await startSlackHarness();
+    const pending = await h.open();
+    await h.message(pending.request.id);
+    h.api.latencyMs = 1500;
+    const clicked = await h.click(S_ALICE, 'pgwarden_approve', pending.request.id);
+    expect(clicked.status).toBe(200);
+    // The modal is still being opened (or not even asked for) when Slack already has its answer.
+    expect(h.api.callsOf('views.open').every((c) => !c.answered)).toBe(true);
+    await h.api.waitFor(() => h!.api.callsOf('views.open').find((c) => c.answered));
+    pending.withdraw('client_disconnect');
+  });
+
   it('Deny requires a reason: the modal says so and nothing is recorded; with one, the agent gets it', async () => {
     h = await startSlackHarness();
     const pending = await h.open();
