@@ -40,7 +40,29 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     auditSpooled: new Gauge({ name: 'pgwarden_audit_spool_records', help: 'Audit records waiting in the on-disk spool for the Postgres sink', registers: r }),
     rulesLoaded: new Gauge({ name: 'pgwarden_rules_loaded', help: 'Rules in force', registers: r }),
     rulesReloads: new Counter({ name: 'pgwarden_rules_reloads_total', help: 'Rule reloads by result', labelNames: ['result'] as const, registers: r }),
+    authentications: zeroed(
+      new Counter({ name: 'pgwarden_authentications_total', help: 'Client authentications by method and outcome', labelNames: ['method', 'outcome'] as const, registers: r }),
+      { method: ['passthrough', 'scram', 'oidc', 'cert'], outcome: ['success', 'failure', 'refused'] },
+    ),
+    tlsReloads: zeroed(
+      new Counter({ name: 'pgwarden_tls_reloads_total', help: 'Reloads of TLS certificates and keys, by leg and result', labelNames: ['leg', 'result'] as const, registers: r }),
+      { leg: ['client', 'upstream'], result: ['ok', 'refused'] },
+    ),
   };
+}
+
+/** Creates every series of a counter's closed label sets at 0, so rate() and increase() see the first event. */
+function zeroed<L extends string>(counter: Counter<L>, labels: Record<L, readonly string[]>): Counter<L> {
+  const names = Object.keys(labels) as L[];
+  const combine = (i: number, acc: Partial<Record<L, string>>): void => {
+    if (i === names.length) {
+      counter.inc(acc as Record<L, string>, 0);
+      return;
+    }
+    for (const v of labels[names[i]!]) combine(i + 1, { ...acc, [names[i]!]: v });
+  };
+  combine(0, {});
+  return counter;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -3,6 +3,7 @@ import type { IAdaptiveCard, IExecuteAction, IRefreshDefinition } from '@microso
 import type { ApprovalRequest } from '../request.js';
 import { formatDuration } from '../../units.js';
 import { approvalUrl } from '../notice.js';
+import { describeAuth, describeRequester } from '../identity.js';
 import { cutToJsonBytes, formatUtc, jsonBytes, preserveWhitespace } from './teams-text.js';
 
 /**
@@ -152,7 +153,8 @@ function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: strin
   const actor = request.actor;
   const who: Element[] = [
     heading('Who'),
-    field('User', actor.user),
+    field('User', describeRequester(actor)),
+    ...(describeAuth(actor) ? [field('Authenticated by', describeAuth(actor)!)] : []),
     field('Application', actor.application || '(none)'),
     field('Client address', actor.address),
     ...(actor.owner ? [field('Owner', actor.owner)] : []),
