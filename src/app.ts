@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
-import { splitHostPort, upstreamTarget } from './config.js';
+import { splitHostPort } from './config.js';
+import { startIdentity } from './app-identity.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createAnalyzer, functionCallFacts, loadSqlParser, type Analyzer } from './sql/analyze.js';
 import { loadRules } from './policy/load.js';
@@ -19,7 +20,7 @@ import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
 import { checkSlackConfig, createSlackChannel, type SlackChannelDeps } from './approvals/channels/slack/slack-channel.js';
 import type { PendingStore } from './approvals/store.js';
-import { createProxy, type Proxy } from './proxy/listener.js';
+import { createProxy, type Proxy, type ProxyIdentity } from './proxy/listener.js';
 import type { Gate } from './proxy/gate.js';
 import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
@@ -46,6 +47,8 @@ export interface App {
   reloadRules(): boolean;
   /** Reopens the audit file after an external rotation (rename); the chain continues. */
   reopenAudit(): Promise<void>;
+  /** Re-reads the TLS certificates and keys of both legs (SIGHUP); a broken new pair is refused and the old one stays. */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -168,7 +171,7 @@ function startApprovals(
 }
 
 /** Step 6: the proxy listener, gated by policy. */
-async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, metrics: Metrics, logger: Logger): Promise<{ proxy: Proxy; address: { host: string; port: number } }> {
+async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, metrics: Metrics, logger: Logger, identity: ProxyIdentity): Promise<{ proxy: Proxy; address: { host: string; port: number } }> {
   const proxy = createProxy({
     options: {
       upstream,
@@ -182,6 +185,7 @@ async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, 
     logger,
     metrics,
     functionCallFacts,
+    identity,
   });
   const listen = splitHostPort(config.listen);
   return { proxy, address: await proxy.listen(listen.host, listen.port) };
@@ -192,7 +196,8 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   if (config.slack.enabled) checkSlackConfig(config.slack);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
-  const upstream = upstreamTarget(config.upstream);
+  const identity = startIdentity(config, logger, metrics);
+  const upstream = identity.upstream;
   const analyzer = await startAnalyzer(config, metrics);
   const rules = startRules(config, metrics, logger);
   const audit = await startAudit(config, metrics, logger, instance);
@@ -231,8 +236,9 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   });
   let started: Awaited<ReturnType<typeof startProxy>>;
   try {
-    started = await startProxy(config, upstream, gate, metrics, logger);
+    started = await startProxy(config, upstream, gate, metrics, logger, identity.proxy);
   } catch (err) {
+    identity.close();
     await http.close();
     throw err;
   }
@@ -247,8 +253,10 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     store,
     reloadRules: () => rules.reload(),
     reopenAudit: () => audit.reopen(),
+    reloadTls: () => identity.reload(),
     async close() {
       rules.close();
+      identity.close();
       await proxy.close();
       await service?.close();
       await http.close();

@@ -1,12 +1,31 @@
-// The accept loop: one Session per client socket, the client connection limit, graceful shutdown.
+// The accept loop: the startup phase (TLS, authentication) then one Session per client socket, the client connection
+// limit, graceful shutdown.
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { ConnectionLimitError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import type { AuthMethod } from '../policy/verdict.js';
 import type { TextFacts } from '../sql/types.js';
 import { CancelKeys } from './cancel-keys.js';
 import type { Gate } from './gate.js';
 import { Session, type SessionOptions } from './session.js';
 import { CloseReason } from './session-state.js';
+import { runStartupPhase } from './startup-phase.js';
+import type { Authenticator } from './auth/authenticate.js';
+import { IdentityConnections } from './auth/throttle.js';
+import type { IdentityFacts } from './session-upstream.js';
+import type { ServerTls } from './tls/server-tls.js';
+
+/** TLS and authentication of the client leg; absent = plaintext only, every database passthrough. */
+export interface ProxyIdentity {
+  readonly serverTls: ServerTls | null;
+  readonly tlsRequired: boolean;
+  routeOf(database: string): AuthMethod;
+  readonly authenticator: Authenticator | null;
+  readonly maxPreAuthBytes: number;
+  readonly authTimeoutMs: number;
+  readonly facts: IdentityFacts;
+}
 
 export interface ProxyOptions extends SessionOptions {
   readonly maxClientConnections: number;
@@ -18,6 +37,7 @@ export interface ProxyDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
+  readonly identity?: ProxyIdentity;
 }
 
 export interface Proxy {
@@ -32,40 +52,75 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const sessions = new Set<Session>();
   const cancelKeys = new CancelKeys();
   let counter = 0;
+  const starting = new Set<net.Socket>();
+  const identityConnections = new IdentityConnections();
+  const identity = deps.identity;
+  const routeOf = identity ? (db: string) => identity.routeOf(db) : () => 'passthrough' as const;
   const server = net.createServer({ noDelay: true }, (socket) => {
     counter++;
+    const id = `c${process.pid.toString(36)}-${counter.toString(36)}`;
     // Connections past the limit still get a proper FATAL 53300 after their StartupMessage, as PostgreSQL does.
-    const overLimit = sessions.size >= deps.options.maxClientConnections;
-    const session = new Session(
-      socket,
-      {
-        options: deps.options,
-        gate: deps.gate,
-        cancelKeys,
-        logger: deps.logger,
-        ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        ...(deps.functionCallFacts ? { functionCallFacts: deps.functionCallFacts } : {}),
-        overLimit,
-        maxClients: deps.options.maxClientConnections,
-        onClose: (s, reason) => {
-          if (sessions.delete(s)) deps.metrics?.clientConnectionsActive.dec();
-          deps.metrics?.clientDisconnects.inc({ reason });
-          if (reason === CloseReason.tooManyConnections) deps.metrics?.clientConnectionsRejected.inc({ reason });
-          deps.logger.debug({ conn: s.id, reason }, 'connection closed');
-        },
-      },
-      `c${process.pid.toString(36)}-${counter.toString(36)}`,
-    );
-    sessions.add(session);
+    const overLimit = sessions.size + starting.size >= deps.options.maxClientConnections;
+    starting.add(socket);
     deps.metrics?.clientConnectionsActive.inc();
     deps.metrics?.clientConnectionsTotal.inc();
+    void runStartupPhase(
+      socket,
+      {
+        options: {
+          serverTls: identity?.serverTls ?? null,
+          tlsRequired: identity?.tlsRequired ?? false,
+          maxStartupMessageSize: deps.options.maxStartupMessageSize,
+          maxPreAuthBytes: identity?.maxPreAuthBytes ?? 65_536,
+          timeoutMs: identity?.authTimeoutMs ?? deps.options.startupTimeoutMs,
+          routeOf,
+          authenticator: identity?.authenticator ?? null,
+        },
+        logger: deps.logger,
+        metrics: deps.metrics,
+        cancel: (pid, secret) => cancelKeys.lookup(pid, secret)?.cancel(),
+        overLimit: overLimit ? new ConnectionLimitError(deps.options.maxClientConnections) : null,
+      },
+      id,
+    ).then((outcome) => {
+      starting.delete(socket);
+      if (outcome.kind === 'closed') return onClose(id, outcome.reason);
+      const session = new Session(
+        outcome.socket,
+        {
+          options: deps.options,
+          gate: deps.gate,
+          cancelKeys,
+          logger: deps.logger,
+          ...(deps.metrics ? { metrics: deps.metrics } : {}),
+          ...(deps.functionCallFacts ? { functionCallFacts: deps.functionCallFacts } : {}),
+          ...(identity ? { identities: identity.facts } : {}),
+          identityConnections,
+          overLimit: false,
+          maxClients: deps.options.maxClientConnections,
+          onClose: (s, reason) => {
+            sessions.delete(s);
+            onClose(s.id, reason);
+          },
+        },
+        id,
+      );
+      sessions.add(session);
+      session.start(outcome.packet, outcome.rest, outcome.login);
+    });
   });
+  const onClose = (id: string, reason: CloseReason) => {
+    deps.metrics?.clientConnectionsActive.dec();
+    deps.metrics?.clientDisconnects.inc({ reason });
+    if (reason === CloseReason.tooManyConnections || reason === CloseReason.tlsRequired) deps.metrics?.clientConnectionsRejected.inc({ reason });
+    deps.logger.debug({ conn: id, reason }, 'connection closed');
+  };
   server.on('error', (err) => deps.logger.error({ err }, 'proxy listener error'));
 
   return {
     server,
     get sessionCount() {
-      return sessions.size;
+      return sessions.size + starting.size;
     },
     listen(host, port) {
       return new Promise((resolve, reject) => {
@@ -80,6 +135,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     close() {
       return new Promise((resolve) => {
         server.close(() => resolve());
+        for (const socket of starting) socket.destroy();
         for (const s of sessions) s.close(CloseReason.shutdown);
       });
     },

@@ -2,17 +2,21 @@
 // the pipeline. Owns both sockets; every close has a CloseReason.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import { AuthError, ConnectionLimitError, IdentityConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
 import { withoutChannelBinding } from './auth-relay.js';
 import { writePieces } from './socket-writer.js';
-import { backendKeyData, negotiateProtocolVersion, readErrorFields, toErrorResponse } from './backend.js';
+import { backendKeyData, readErrorFields, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
-import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
-import { connectUpstream, sendOneShot, type UpstreamTarget } from './upstream.js';
+import { encodeCancel, isReplication } from './startup.js';
+import { sendOneShot, type UpstreamTarget } from './upstream.js';
+import type { StartupMessage } from './startup-phase.js';
+import type { Login } from './auth/login.js';
+import type { IdentityConnections } from './auth/throttle.js';
+import { clientApplicationName, openSessionUpstream, sessionActor, type IdentityFacts } from './session-upstream.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { BackendRelay, type InspectResult } from './relay.js';
 import { Pipeline } from './pipeline.js';
@@ -38,6 +42,9 @@ export interface SessionDeps {
   /** True when this connection is over the client limit: it is refused after its StartupMessage. */
   readonly overLimit: boolean;
   readonly maxClients: number;
+  /** Owner, groups and connection limit of identities (config `identities`, `auth`). */
+  readonly identities?: IdentityFacts;
+  readonly identityConnections?: IdentityConnections;
   onClose(session: Session, reason: CloseReason): void;
 }
 
@@ -53,6 +60,10 @@ export class Session {
   standardConformingStrings = true;
   private upstream: net.Socket | null = null;
   private startupBuf: Buffer = Buffer.alloc(0);
+  /** Set when pgwarden authenticated the client itself (null: passthrough). */
+  private login: Login | null = null;
+  /** The identity counted in identityConnections, released at close. */
+  private countedIdentity: string | null = null;
   private readonly framer: Framer;
   private readonly relay: BackendRelay;
   private readonly pipeline: Pipeline;
@@ -118,8 +129,7 @@ export class Session {
 
   private onClientData(chunk: Buffer): void {
     try {
-      if (this.state === SessionState.startup) return this.onStartupData(chunk);
-      if (this.state === SessionState.connecting) {
+      if (this.state === SessionState.startup || this.state === SessionState.connecting) {
         this.startupBuf = Buffer.concat([this.startupBuf, chunk]);
         return;
       }
@@ -140,8 +150,8 @@ export class Session {
     }
     for (let frame = this.framer.next(); frame; frame = this.framer.next()) {
       if (this.state === SessionState.authenticating) {
-        // Only password / SASL messages are valid before authentication completes.
-        if (frame.code !== 0x70) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
+        // Only password / SASL messages are valid before authentication completes, and none once pgwarden authenticated.
+        if (frame.code !== 0x70 || this.login) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
         this.upOut.push(frame.bytes);
         continue;
       }
@@ -179,30 +189,10 @@ export class Session {
 
   // ── startup ──────────────────────────────────────────────────────────────────────────────────────────
 
-  private onStartupData(chunk: Buffer): void {
-    this.startupBuf = this.startupBuf.length ? Buffer.concat([this.startupBuf, chunk]) : chunk;
-    for (;;) {
-      const read = readStartupPacket(this.startupBuf, this.deps.options.maxStartupMessageSize);
-      if (!read) return;
-      const rest = this.startupBuf.subarray(read.length);
-      this.startupBuf = rest;
-      const packet = read.packet;
-      if (packet.type === 'ssl' || packet.type === 'gssenc') {
-        // Bytes sent after SSLRequest but before our answer would be read as TLS or as plaintext by mistake.
-        if (rest.length > 0) throw ProtocolError.malformed(`data received after ${packet.type === 'ssl' ? 'SSLRequest' : 'GSSENCRequest'} before its answer`);
-        this.client.write(Buffer.from('N'));
-        continue;
-      }
-      if (packet.type === 'cancel') return this.onCancelRequest(packet);
-      void this.onStartupMessage(packet, rest);
-      return;
-    }
-  }
-
-  private onCancelRequest(packet: Extract<StartupPacket, { type: 'cancel' }>): void {
-    const target = this.deps.cancelKeys.lookup(packet.pid, packet.secret);
-    target?.cancel();
-    this.close(CloseReason.cancelRequest);
+  /** Starts the session with the StartupMessage the startup phase read, and the Login when pgwarden authenticated the client. */
+  start(packet: StartupMessage, rest: Buffer, login: Login | null): void {
+    this.login = login;
+    void this.onStartupMessage(packet, rest);
   }
 
   /** CancelRequest aimed at this session: withdraw a held statement, or pass the cancel to the upstream backend. */
@@ -211,28 +201,25 @@ export class Session {
     if (this.upstreamKey) void sendOneShot(this.deps.options.upstream, encodeCancel(this.upstreamKey.pid, this.upstreamKey.secret), 5000);
   }
 
-  private async onStartupMessage(packet: Extract<StartupPacket, { type: 'startup' }>, rest: Buffer): Promise<void> {
+  private async onStartupMessage(packet: StartupMessage, rest: Buffer): Promise<void> {
     if (this.deps.overLimit) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
     if (isReplication(packet.params)) return this.fatal(ProtocolError.replicationRefused());
     const params = new Map<string, string>();
-    const unrecognized: string[] = [];
-    for (const [k, v] of packet.params) {
-      if (k.startsWith('_pq_.')) unrecognized.push(k);
-      else params.set(k, v);
-    }
-    // A newer minor version or protocol options: tell the client what we speak (3.0), as PostgreSQL does.
-    if (packet.minor > 0 || unrecognized.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognized));
-    this.actor = { user: params.get('user') ?? '', application: params.get('application_name') ?? '', address: this.client.remoteAddress ?? '' };
-    this.database = params.get('database') ?? this.actor.user;
+    // Protocol options (_pq_.*) were answered with NegotiateProtocolVersion by the startup phase and go no further.
+    for (const [k, v] of packet.params) if (!k.startsWith('_pq_.')) params.set(k, v);
+    this.actor = sessionActor(params, this.login, this.deps.identities, this.client.remoteAddress ?? '');
+    this.database = params.get('database') ?? params.get('user') ?? '';
+    if (this.login && !this.countIdentity()) return this.fatal(new IdentityConnectionLimitError(this.login.identity, this.deps.identities?.maxConnections(this.login.identity) ?? 0), CloseReason.tooManyConnections);
     this.state = SessionState.connecting;
     this.startupBuf = rest;
     const started = process.hrtime.bigint();
     let upstream: net.Socket;
+    let first: Buffer;
     try {
-      upstream = await connectUpstream(this.deps.options.upstream, this.deps.options.connectTimeoutMs);
+      ({ socket: upstream, first } = await openSessionUpstream(this.deps.options.upstream, params, this.login, this.deps.options.connectTimeoutMs, { logger: this.deps.logger, connectionId: this.id }));
     } catch (err) {
       if (err instanceof UpstreamError) this.deps.metrics?.upstreamConnectErrors.inc({ code: /\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'error' });
-      return this.fatal(err, CloseReason.upstreamUnavailable);
+      return this.fatal(err, err instanceof AuthError ? CloseReason.authFailed : CloseReason.upstreamUnavailable);
     }
     this.deps.metrics?.upstreamConnectSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if ((this.state as SessionState) === SessionState.closed) {
@@ -253,7 +240,8 @@ export class Session {
     upstream.on('error', () => this.onUpstreamGone());
     upstream.on('close', () => this.onUpstreamGone());
     this.state = SessionState.authenticating;
-    upstream.write(encodeStartup(params));
+    this.relay.push(first);
+    upstream.resume();
     const early = this.startupBuf;
     this.startupBuf = Buffer.alloc(0);
     if (early.length > 0) this.onClientData(early);
@@ -282,8 +270,11 @@ export class Session {
       case BackendCode.ReadyForQuery: {
         this.txStatus = String.fromCharCode(msg[5]!) as TxStatus;
         if (this.substitution && this.substitution.before-- <= 0) this.substitution = null;
-        if (this.state === SessionState.authenticating) this.onAuthenticated();
-        else this.pipeline.onReadyForQuery();
+        if (this.state === SessionState.authenticating) {
+          const refused = this.onAuthenticated();
+          // Over its identity's limit: the client gets FATAL 53300 in place of ReadyForQuery, and the connection ends.
+          if (refused) return (setImmediate(() => this.close(CloseReason.tooManyConnections)), toErrorResponse(refused));
+        } else this.pipeline.onReadyForQuery();
         return 'pass';
       }
       case BackendCode.ParameterStatus: {
@@ -291,7 +282,7 @@ export class Session {
         const nameEnd = body.indexOf(0);
         const name = body.toString('utf8', 0, nameEnd);
         const value = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
-        if (name === 'application_name') this.actor = { ...this.actor, application: value };
+        if (name === 'application_name') this.actor = { ...this.actor, application: clientApplicationName(value, this.login) };
         else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
         return 'pass';
       }
@@ -322,12 +313,25 @@ export class Session {
     }
   }
 
-  private onAuthenticated(): void {
+  /** The first ReadyForQuery. Returns an error when the passthrough identity is over its connection limit. */
+  private onAuthenticated(): PgwardenError | null {
     this.state = SessionState.ready;
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.startupTimer = null;
     this.framer.setLimit(this.deps.options.maxMessageSize);
-    this.deps.logger.debug({ conn: this.id, user: this.actor.user, database: this.database, application: this.actor.application }, 'client authenticated');
+    this.deps.logger.debug({ conn: this.id, user: this.actor.user, identity: this.actor.identity, auth: this.actor.auth, database: this.database, application: this.actor.application }, 'client authenticated');
+    if (this.login) return null;
+    this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'success' });
+    // Passthrough names are counted once the server accepted them: an unauthenticated client cannot use up another's quota.
+    return this.countIdentity() ? null : new IdentityConnectionLimitError(this.actor.user, this.deps.identities?.maxConnections(this.actor.user) ?? 0);
+  }
+
+  private countIdentity(): boolean {
+    const identity = this.actor.identity ?? this.actor.user;
+    const counter = this.deps.identityConnections;
+    if (!counter || !counter.acquire(identity, this.deps.identities?.maxConnections(identity) ?? 0)) return counter === undefined;
+    this.countedIdentity = identity;
+    return true;
   }
 
   private writeClient(pieces: Buffer[]): void {
@@ -337,6 +341,7 @@ export class Session {
 
   private onUpstreamGone(): void {
     if (this.state === SessionState.closed) return;
+    if (this.authRejected && !this.login && this.state === SessionState.authenticating) this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'failure' });
     this.close(this.authRejected ? CloseReason.authFailed : CloseReason.upstreamClosed);
   }
 
@@ -365,6 +370,7 @@ export class Session {
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.pipeline.clientGone();
     if (this.clientKey) this.deps.cancelKeys.unregister(this.clientKey.pid, this.clientKey.secret);
+    if (this.countedIdentity !== null) this.deps.identityConnections?.release(this.countedIdentity);
     const up = this.upstream;
     if (up && !up.destroyed) {
       // Terminate lets the server end the backend at once instead of noticing a dead socket later.

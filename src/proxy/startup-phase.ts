@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { AuthError, InternalError, PgwardenError, ProtocolError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { AuthMethod } from '../policy/verdict.js';
-import { toErrorResponse } from './backend.js';
+import { negotiateProtocolVersion, toErrorResponse } from './backend.js';
 import { FrontendCode } from './codes.js';
 import { Framer } from './framer.js';
 import { CloseReason } from './session-state.js';
@@ -42,6 +42,8 @@ export interface StartupPhaseDeps {
   readonly metrics?: Metrics | undefined;
   /** A CancelRequest arrived: act on the key (local or routed). */
   cancel(pid: number, secret: number): void;
+  /** Set when the connection is over the client limit: refused right after its StartupMessage, as PostgreSQL does. */
+  readonly overLimit: PgwardenError | null;
 }
 
 export type StartupOutcome =
@@ -171,6 +173,10 @@ class StartupPhase {
   private async onStartup(packet: StartupMessage): Promise<void> {
     const { options } = this.deps;
     if (options.tlsRequired && !this.secure) return this.fail(AuthError.tlsRequired(), CloseReason.tlsRequired);
+    if (this.deps.overLimit) return this.fail(this.deps.overLimit, CloseReason.tooManyConnections);
+    // A newer minor version or protocol options: say what we speak (3.0) before any authentication, as PostgreSQL does.
+    const unrecognized = [...packet.params.keys()].filter((k) => k.startsWith('_pq_.'));
+    if (packet.minor > 0 || unrecognized.length > 0) this.socket.write(negotiateProtocolVersion(0, unrecognized));
     const user = packet.params.get('user') ?? '';
     const database = packet.params.get('database') ?? user;
     const method = options.routeOf(database);
