@@ -61,6 +61,8 @@ class StartupPhase {
   private buf: Buffer = Buffer.alloc(0);
   private received = 0;
   private finished = false;
+  /** During the TLS handshake nothing may be written in plaintext: a failure just closes. */
+  private handshaking = false;
   /** Set once the StartupMessage is read: from then on only authentication messages are framed. */
   private framer: Framer | null = null;
   private waiter: { resolve: (frame: Buffer) => void; reject: (err: unknown) => void } | null = null;
@@ -156,8 +158,10 @@ class StartupPhase {
     this.buf = Buffer.alloc(0);
     // Errors after the TLS layer took over surface on the TLS socket; keep the raw one from throwing unhandled.
     raw.on('error', () => undefined);
+    this.handshaking = true;
     upgradeToTls(raw, serverTls, { direct, clientHello, timeoutMs: this.deps.options.timeoutMs }).then(
       (secure) => {
+        this.handshaking = false;
         if (this.finished) return void secure.destroy();
         this.secure = secure;
         this.socket = secure;
@@ -244,7 +248,9 @@ class StartupPhase {
       error = new InternalError(ref, true, err);
     }
     const socket = this.socket;
+    const handshaking = this.handshaking;
     this.finish({ kind: 'closed', reason: reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : CloseReason.internalError) }, () => {
+      if (handshaking) return void socket.destroy();
       if (!socket.destroyed) socket.end(toErrorResponse(error));
       setTimeout(() => socket.destroy(), 1000).unref();
     });

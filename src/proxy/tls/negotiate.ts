@@ -31,7 +31,9 @@ export interface UpgradeOptions {
  * (CVE-2021-23214). Resolves with the encrypted socket once the handshake succeeded.
  */
 export function upgradeToTls(raw: net.Socket, serverTls: ServerTls, options: UpgradeOptions): Promise<tls.TLSSocket> {
-  // TLSSocket feeds bytes still buffered in the raw socket to the handshake: put back what direct TLS already read.
+  // TLSSocket feeds bytes still buffered in the raw socket to the handshake: put back what direct TLS already read
+  // (paused first: a flowing stream would emit the unshifted bytes as 'data' to nobody).
+  raw.pause();
   if (options.direct && options.clientHello && options.clientHello.length > 0) raw.unshift(options.clientHello);
   const secure = new tls.TLSSocket(raw, {
     isServer: true,
