@@ -125,6 +125,11 @@ export class AuthError extends PgwardenError {
       hint: 'Connect over TLS with sslcert and sslkey set to a certificate the operator issued.',
     });
   }
+  static channelBindingThroughProxy(): AuthError {
+    return new AuthError('PGW_AUTH_CHANNEL_BINDING', SqlState.invalidAuthorization, 'SCRAM channel binding cannot pass through pgwarden: the client binds to its TLS connection with pgwarden, the server to its own', {
+      hint: "Set channel_binding=disable in the client's connection string, or let pgwarden authenticate this database (auth: scram) and hold the upstream credential.",
+    });
+  }
   static noUpstreamRole(identity: string): AuthError {
     return new AuthError('PGW_AUTH_NO_UPSTREAM_ROLE', SqlState.invalidAuthorization, `identity "${identity}" has no upstream database role mapped`, {
       hint: 'The operator maps it under identities.<name>.upstream, auth.groups.<group>.upstream or auth.upstream.',

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
-import { withoutChannelBinding } from './auth-relay.js';
+import { saysClientCouldBind, withoutChannelBinding } from './auth-relay.js';
 import { writePieces } from './socket-writer.js';
 import { backendKeyData, readErrorFields, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
@@ -62,6 +62,8 @@ export class Session {
   private startupBuf: Buffer = Buffer.alloc(0);
   /** Set when pgwarden authenticated the client itself (null: passthrough). */
   private login: Login | null = null;
+  /** The upstream offered SCRAM-SHA-256-PLUS and the client was shown the offer without it (passthrough). */
+  private bindingStripped = false;
   /** The identity counted in identityConnections, released at close. */
   private countedIdentity: string | null = null;
   private readonly framer: Framer;
@@ -152,6 +154,7 @@ export class Session {
       if (this.state === SessionState.authenticating) {
         // Only password / SASL messages are valid before authentication completes, and none once pgwarden authenticated.
         if (frame.code !== 0x70 || this.login) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
+        if (this.bindingStripped && saysClientCouldBind(frame.bytes)) throw AuthError.channelBindingThroughProxy();
         this.upOut.push(frame.bytes);
         continue;
       }
@@ -298,8 +301,11 @@ export class Session {
         if (this.state === SessionState.authenticating) this.authRejected = true;
         return 'pass';
       }
-      case BackendCode.Authentication:
-        return withoutChannelBinding(msg) ?? 'pass';
+      case BackendCode.Authentication: {
+        const stripped = withoutChannelBinding(msg);
+        this.bindingStripped ||= stripped !== null;
+        return stripped ?? 'pass';
+      }
       case BackendCode.BackendKeyData: {
         this.upstreamKey = { pid: msg.readInt32BE(5), secret: msg.readInt32BE(9) };
         this.clientKey = this.deps.cancelKeys.register(this);
@@ -357,7 +363,7 @@ export class Session {
       this.deps.logger.error({ conn: this.id, ref, err }, 'internal error; closing connection');
       error = new InternalError(ref, true, err);
     }
-    const closeReason = reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : CloseReason.internalError);
+    const closeReason = reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : error instanceof AuthError ? CloseReason.authFailed : CloseReason.internalError);
     if (!this.client.destroyed) {
       this.client.end(toErrorResponse(error));
     }

@@ -22,6 +22,9 @@ export const UPSTREAM_ROLES = {
   md5: { user: 'app_md5', password: IDENTITY_SECRETS.upstreamMd5 },
 } as const;
 
+/** TLS only: no `host` line, so a plaintext TCP connection finds no entry (RDS rds.force_ssl, Azure, Cloud SQL). */
+const HBA = ['local all all trust', 'hostssl all app_cert 127.0.0.0/8 cert', 'hostssl all app_md5 127.0.0.0/8 md5', 'hostssl all all 127.0.0.0/8 scram-sha-256', ''].join('\n');
+
 const as = (args: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args);
 
 function run(args: string[]): string {
@@ -61,15 +64,12 @@ export async function tlsCluster(pki: Pki): Promise<TlsCluster> {
     copyFileSync(pki.caCert, join(data, 'root.crt'));
     chmodSync(join(data, 'server.key'), 0o600);
     writeFileSync(
-      join(data, 'pg_hba.conf'),
-      ['local all all trust', 'hostssl all app_cert 127.0.0.1/32 cert', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'hostssl all all ::1/128 scram-sha-256', ''].join('\n'),
-    );
-    writeFileSync(
       join(data, 'postgresql.conf'),
       readFileSync(join(data, 'postgresql.conf'), 'utf8') +
         [
           `port = ${port}`,
-          "listen_addresses = '127.0.0.1'",
+          // 127.0.0.2 is not in the server certificate: verify-ca accepts it, verify-full must not.
+          "listen_addresses = '127.0.0.1,127.0.0.2'",
           `unix_socket_directories = '${dir}'`,
           'ssl = on',
           "ssl_cert_file = 'server.crt'",
@@ -86,6 +86,9 @@ export async function tlsCluster(pki: Pki): Promise<TlsCluster> {
   } else {
     port = Number(readFileSync(portFile, 'utf8'));
   }
+  // Rewritten on every start (and reloaded) so that a cluster made by an older version of this helper gets the current rules.
+  writeFileSync(join(data, 'pg_hba.conf'), HBA);
+  chownPostgres(join(data, 'pg_hba.conf'));
   const ready = () => {
     try {
       execFileSync(`${bin}/pg_isready`, ['-q', '-h', dir, '-p', String(port)]);
@@ -95,6 +98,7 @@ export async function tlsCluster(pki: Pki): Promise<TlsCluster> {
     }
   };
   if (!ready()) run([`${bin}/pg_ctl`, '-D', data, '-l', join(dir, 'pg.log'), '-w', 'start']);
+  else run([`${bin}/pg_ctl`, '-D', data, 'reload']);
   const sql = (text: string) => execFileSync('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', text], { encoding: 'utf8' }).trim();
   for (const [kind, role] of Object.entries(UPSTREAM_ROLES)) {
     if (sql(`SELECT count(*) FROM pg_roles WHERE rolname = '${role.user}'`) === '0') sql(`CREATE ROLE ${role.user} LOGIN`);
