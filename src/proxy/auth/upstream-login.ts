@@ -166,5 +166,7 @@ export function loginUpstream(opts: UpstreamLoginOptions): Promise<Buffer> {
     socket.on('close', onClose);
     socket.on('error', onClose);
     if (opts.pending.length > 0) onData(opts.pending);
+    // startUpstream hands the socket over paused.
+    socket.resume();
   });
 }

@@ -117,7 +117,9 @@ export async function query(client: ClientName, t: Target, sql: string): Promise
       return { ok: false, sqlstate: m && m[1] !== 'None' ? m[1]! : null, message: m ? m[2]! : r.stderr.trim() };
     }
     case 'pgjdbc': {
-      const props = new URLSearchParams({ user: t.user, sslmode: t.sslmode, connectTimeout: '10', ...(t.password ? { password: t.password } : {}), ...(t.rootCert ? { sslrootcert: t.rootCert } : {}), ...(t.application ? { ApplicationName: t.application } : {}) });
+      // assumeMinServerVersion=9.0: pgjdbc sends ApplicationName in the StartupMessage instead of a SET after connecting
+      // (which would replace the identity pgwarden writes into application_name; docs/identity.md).
+      const props = new URLSearchParams({ user: t.user, sslmode: t.sslmode, connectTimeout: '10', assumeMinServerVersion: '9.0', ...(t.password ? { password: t.password } : {}), ...(t.rootCert ? { sslrootcert: t.rootCert } : {}), ...(t.application ? { ApplicationName: t.application } : {}) });
       const probe = fileURLToPath(new URL('./JdbcProbe.java', import.meta.url));
       const r = await run('java', ['-cp', '/usr/share/java/postgresql.jar', probe, `jdbc:postgresql://${t.host}:${t.port}/${t.database}?${props}`, sql], { timeoutMs: 60_000 });
       if (r.code === 0) return { ok: true, value: r.stdout.trim().split('\n')[0] ?? '' };
