@@ -59,9 +59,34 @@ export function upgradeToTls(raw: net.Socket, serverTls: ServerTls, options: Upg
       // PostgreSQL 17 refuses direct TLS without ALPN "postgresql" (it could be another protocol's client), and any other ALPN.
       if (options.direct && alpn !== ALPN_POSTGRESQL) return fail(new TlsHandshakeError('direct TLS without ALPN "postgresql"'));
       if (alpn && alpn !== ALPN_POSTGRESQL) return fail(new TlsHandshakeError(`unexpected ALPN protocol ${JSON.stringify(alpn)}`));
+      if (serverTls.requestsClientCertificates) markVerification(secure);
       secure.setNoDelay(true);
       resolve(secure);
     });
     secure.once('error', (err: NodeJS.ErrnoException) => fail(new TlsHandshakeError(`TLS handshake failed: ${err.code ?? err.message}`, { cause: err })));
   });
+}
+
+/**
+ * Sets `authorized` / `authorizationError` as tls.Server does for its own sockets (a TLSSocket made by hand never gets
+ * them): the chain of the client's certificate checked against tls.client_ca by OpenSSL during the handshake. Without a
+ * certificate, or if the check cannot be read, the socket stays unauthorized (fail closed).
+ */
+function markVerification(secure: tls.TLSSocket): void {
+  const handle = (secure as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  const peer = secure.getPeerCertificate();
+  const hasCertificate = peer !== null && typeof peer === 'object' && Object.keys(peer).length > 0;
+  if (!hasCertificate) {
+    secure.authorized = false;
+    secure.authorizationError = new Error('no client certificate');
+    return;
+  }
+  if (typeof handle?.verifyError !== 'function') {
+    secure.authorized = false;
+    secure.authorizationError = new Error('verification result unavailable');
+    return;
+  }
+  const error = handle.verifyError();
+  secure.authorized = error === null;
+  if (error) secure.authorizationError = error;
 }

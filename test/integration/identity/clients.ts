@@ -17,6 +17,9 @@ export interface Target {
   readonly sslmode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
   readonly rootCert?: string;
   readonly application?: string;
+  /** Client certificate and key (psql, psycopg2, node-postgres). */
+  readonly sslcert?: string;
+  readonly sslkey?: string;
   /** libpq channel_binding (psql, psycopg2 only). */
   readonly channelBinding?: 'require' | 'disable' | 'prefer';
 }
@@ -39,6 +42,8 @@ function conninfo(t: Target): string {
     sslrootcert: t.rootCert,
     application_name: t.application,
     channel_binding: t.channelBinding,
+    sslcert: t.sslcert,
+    sslkey: t.sslkey,
   };
   return Object.entries(kv)
     .filter(([, v]) => v !== undefined)
@@ -54,7 +59,7 @@ export function url(t: Target): string {
 export async function query(client: ClientName, t: Target, sql: string): Promise<Result> {
   switch (client) {
     case 'psql': {
-      const r = await run('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql, conninfo(t)], { env: { PGCONNECT_TIMEOUT: '10', PGSSLCERT: '/nonexistent', PGSSLKEY: '/nonexistent' } });
+      const r = await run('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql, conninfo(t)], { env: { PGCONNECT_TIMEOUT: '10', PGSSLCERT: t.sslcert ?? '/nonexistent', PGSSLKEY: t.sslkey ?? '/nonexistent' } });
       if (r.code === 0) return { ok: true, value: r.stdout.trim().split('\n')[0] ?? '' };
       return { ok: false, sqlstate: null, message: r.stderr.trim() };
     }
@@ -66,7 +71,15 @@ export async function query(client: ClientName, t: Target, sql: string): Promise
         password: t.password,
         database: t.database,
         application_name: t.application,
-        ssl: t.sslmode === 'disable' ? false : { ca: t.rootCert ? readFileSync(t.rootCert, 'utf8') : undefined, rejectUnauthorized: t.sslmode !== 'require', ...(t.sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) },
+        ssl:
+          t.sslmode === 'disable'
+            ? false
+            : {
+                ca: t.rootCert ? readFileSync(t.rootCert, 'utf8') : undefined,
+                rejectUnauthorized: t.sslmode !== 'require',
+                ...(t.sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+                ...(t.sslcert && t.sslkey ? { cert: readFileSync(t.sslcert, 'utf8'), key: readFileSync(t.sslkey, 'utf8') } : {}),
+              },
       });
       c.on('error', () => undefined);
       try {
@@ -111,7 +124,7 @@ export async function query(client: ClientName, t: Target, sql: string): Promise
         'except psycopg2.Error as e:',
         '    print("ERROR", e.pgcode, str(e).strip().replace("\\n", " ")); sys.exit(1)',
       ].join('\n');
-      const r = await run('/usr/bin/python3', ['-c', script, conninfo(t), sql], { env: { PGSSLCERT: '/nonexistent', PGSSLKEY: '/nonexistent' } });
+      const r = await run('/usr/bin/python3', ['-c', script, conninfo(t), sql], { env: { PGSSLCERT: t.sslcert ?? '/nonexistent', PGSSLKEY: t.sslkey ?? '/nonexistent' } });
       if (r.code === 0) return { ok: true, value: r.stdout.trim() };
       const m = /^ERROR (\S+) (.*)$/s.exec(r.stdout.trim());
       return { ok: false, sqlstate: m && m[1] !== 'None' ? m[1]! : null, message: m ? m[2]! : r.stderr.trim() };

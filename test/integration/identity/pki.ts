@@ -2,7 +2,7 @@
 // pgwarden and the TLS-only upstream (localhost, 127.0.0.1, pgwarden.test), and client certificates. Kept in the
 // test state directory so every test file and the long-running upstream cluster share one CA.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Issued {
@@ -50,6 +50,8 @@ export function testPki(): Pki {
       writeFileSync(join(dir, `${name}.ext`), ext.join('\n') + '\n');
       openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn}`], dir);
       openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '30', '-extfile', `${name}.ext`], dir);
+      // libpq refuses a client key others can read.
+      chmodSync(key, 0o600);
       return { cert, key };
     },
   };
