@@ -161,7 +161,7 @@ export const configSchema = z
         max_connections_per_identity: z.number().int().nonnegative().default(0),
         /** Failed authentications slow answers down: base delay, doubled per recent failure of the address or name, up to the max. */
         failure_delay: duration('250ms'),
-        failure_delay_max: duration('10s'),
+        failure_delay_max: duration('5s'),
         failure_window: duration('15m'),
         /** Bytes a client may send before it is authenticated (startup, TLS records excluded, password or token). */
         max_pre_auth_bytes: bytes('64KiB'),
