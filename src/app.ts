@@ -16,7 +16,7 @@ import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
-import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
+import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams/channel.js';
 import type { PendingStore } from './approvals/store.js';
 import { createProxy, type Proxy } from './proxy/listener.js';
 import type { Gate } from './proxy/gate.js';

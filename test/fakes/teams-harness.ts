@@ -13,8 +13,8 @@ import type { Category, StatementFacts } from '../../src/sql/types.js';
 import type { ApprovalScope } from '../../src/policy/verdict.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { mountTeamsRoute } from '../../src/http/routes/teams.js';
-import { createTeamsChannel, type TeamsChannel } from '../../src/approvals/channels/teams.js';
-import { TeamsVerb } from '../../src/approvals/channels/teams-card.js';
+import { createTeamsChannel, type TeamsChannel } from '../../src/approvals/channels/teams/channel.js';
+import { TeamsVerb } from '../../src/approvals/channels/teams/card.js';
 import { startBotJwks, type BotJwks } from './bot-jwks.js';
 import { startFakeBotConnector, type FakeBotConnector } from './bot-connector.js';
 

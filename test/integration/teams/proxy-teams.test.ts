@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { decide, startTestApp, TOKENS, type TestApp } from '../../helpers/app.js';
 import { pgUrl } from '../../helpers/env.js';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import { startBotJwks, type BotJwks } from '../../fakes/bot-jwks.js';
 import { startFakeBotConnector, type FakeBotConnector, type StoredMessage } from '../../fakes/bot-connector.js';
 import {

@@ -1,6 +1,6 @@
 // The Teams channel end to end over real HTTP: real Teams SDK, real approval service and memory store, fake Bot Connector and JWKS.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import {
   AGENT_OWNER,
   ALICE,

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ApprovalRequest } from '../../../src/approvals/request.js';
-import { CARD_BUDGET, TEAMS_MESSAGE_LIMIT, TeamsVerb, requestCard, resultCard, type CardContext } from '../../../src/approvals/channels/teams-card.js';
-import { cutToJsonBytes, cutUtf16, jsonBytes, preserveWhitespace } from '../../../src/approvals/channels/teams-text.js';
+import { CARD_BUDGET, TEAMS_MESSAGE_LIMIT, TeamsVerb, requestCard, resultCard, type CardContext } from '../../../src/approvals/channels/teams/card.js';
+import { cutToJsonBytes, cutUtf16, jsonBytes, preserveWhitespace } from '../../../src/approvals/channels/teams/text.js';
 import { cardText, cardVerbs } from '../../fakes/card-inspect.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

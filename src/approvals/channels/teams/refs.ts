@@ -1,5 +1,5 @@
 // Teams conversation references, known users and sent card copies, kept in the PendingStore's shared kv so any instance, after any restart, can post and update cards.
-import type { PendingStore } from '../store.js';
+import type { PendingStore } from '../../store.js';
 
 const NS_CONVERSATIONS = 'teams.conversations';
 const NS_USERS = 'teams.users';

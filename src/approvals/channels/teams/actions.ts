@@ -3,13 +3,13 @@ import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import type { IActivityContext } from '@microsoft/teams.apps';
 import type { InvokeResponse } from '@microsoft/teams.api';
 import type { Logger } from 'pino';
-import type { ApprovalScope } from '../../policy/verdict.js';
-import type { ApprovalRequest } from '../request.js';
-import { normalizeIdentity, requesterIdentities } from '../identity.js';
-import type { DecideInput, DecideResult, PendingStore } from '../store.js';
-import { requestCard, resultCard, TeamsVerb, type CardContext, type CardNotice } from './teams-card.js';
-import type { TeamsIdentities } from './teams-identity.js';
-import type { TeamsRefs } from './teams-refs.js';
+import type { ApprovalScope } from '../../../policy/verdict.js';
+import type { ApprovalRequest } from '../../request.js';
+import { normalizeIdentity, requesterIdentities } from '../../identity.js';
+import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
+import { requestCard, resultCard, TeamsVerb, type CardContext, type CardNotice } from './card.js';
+import type { TeamsIdentities } from './identity.js';
+import type { TeamsRefs } from './refs.js';
 
 export interface CardActionDeps {
   readonly store: PendingStore;

@@ -2,17 +2,17 @@
 import type { CloudEnvironment, TokenProvider, Activity, IMessageActivityInput } from '@microsoft/teams.api';
 import type { App, IActivityContext } from '@microsoft/teams.apps';
 import type { Logger } from 'pino';
-import type { Config } from '../../config.js';
-import { ConfigError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
-import type { ApprovalRequest } from '../request.js';
-import type { DecideInput, DecideResult, PendingStore } from '../store.js';
-import type { ApprovalChannel } from './channel.js';
-import { createTeamsBot, DEFAULT_SERVICE_URL, MESSAGING_ENDPOINT, precheckInbound, resolveCloud, type TeamsBot } from './teams-bot.js';
-import { currentCard, type CardContext } from './teams-card.js';
-import { TeamsIdentities } from './teams-identity.js';
-import { TeamsRefs, type CardCopy } from './teams-refs.js';
-import { handleCardAction } from './teams-actions.js';
+import type { Config } from '../../../config.js';
+import { ConfigError } from '../../../errors.js';
+import type { Metrics } from '../../../metrics.js';
+import type { ApprovalRequest } from '../../request.js';
+import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
+import type { ApprovalChannel } from '../channel.js';
+import { createTeamsBot, DEFAULT_SERVICE_URL, MESSAGING_ENDPOINT, precheckInbound, resolveCloud, type TeamsBot } from './bot.js';
+import { currentCard, type CardContext } from './card.js';
+import { TeamsIdentities } from './identity.js';
+import { TeamsRefs, type CardCopy } from './refs.js';
+import { handleCardAction } from './actions.js';
 
 /** Card copies outlive their request by this long, so late updates (an expiry seen after a restart) still find them. */
 const COPY_RETENTION_MS = 7 * 24 * 3_600_000;

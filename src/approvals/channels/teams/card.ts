@@ -1,9 +1,9 @@
 // Adaptive Card 1.5 views of an approval request for Teams: the shared card, the approver's view with buttons, and the result card.
 import type { IAdaptiveCard, IExecuteAction, IRefreshDefinition } from '@microsoft/teams.cards';
-import type { ApprovalRequest } from '../request.js';
-import { formatDuration } from '../../units.js';
-import { approvalUrl } from '../notice.js';
-import { cutToJsonBytes, formatUtc, jsonBytes, preserveWhitespace } from './teams-text.js';
+import type { ApprovalRequest } from '../../request.js';
+import { formatDuration } from '../../../units.js';
+import { approvalUrl } from '../../notice.js';
+import { cutToJsonBytes, formatUtc, jsonBytes, preserveWhitespace } from './text.js';
 
 /**
  * Verbs of every Action.Execute on our cards. Teams only delivers an `adaptiveCard/action` invoke for an

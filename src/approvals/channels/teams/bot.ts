@@ -3,7 +3,7 @@ import { App, type IHttpServerAdapter, type HttpRouteHandler, type IHttpServerRe
 import { cloudFromName, PUBLIC, type CloudEnvironment, type TokenProvider } from '@microsoft/teams.api';
 import type { ILogger, ILoggerOptions, LogLevel } from '@microsoft/teams.common';
 import type { Logger } from 'pino';
-import type { Secret } from '../../units.js';
+import type { Secret } from '../../../units.js';
 
 export const MESSAGING_ENDPOINT = '/api/messages';
 export const DEFAULT_SERVICE_URL = 'https://smba.trafficmanager.net/teams';
