@@ -1,12 +1,11 @@
 // Teams SDK v2 App wiring for pgwarden: no server of its own (a capture adapter hands its /api/messages handler to ours), explicit cloud, credentials and auth, pino logging.
 import { App, type IHttpServerAdapter, type HttpRouteHandler, type IHttpServerResponse } from '@microsoft/teams.apps';
-import { cloudFromName, PUBLIC, type CloudEnvironment, type TokenProvider } from '@microsoft/teams.api';
+import type { CloudEnvironment, TokenProvider } from '@microsoft/teams.api';
 import type { ILogger, ILoggerOptions, LogLevel } from '@microsoft/teams.common';
 import type { Logger } from 'pino';
 import type { Secret } from '../../../units.js';
 
 export const MESSAGING_ENDPOINT = '/api/messages';
-export const DEFAULT_SERVICE_URL = 'https://smba.trafficmanager.net/teams';
 
 /** Collects the routes the SDK registers instead of serving them: pgwarden's own HTTP server calls the handler. */
 class CaptureAdapter implements IHttpServerAdapter {
@@ -80,12 +79,6 @@ export interface TeamsBot {
   readonly ready: Promise<void>;
   /** The SDK's handler for POST /api/messages: JWT validation, then the activity pipeline. */
   handle(request: { body: unknown; headers: Record<string, string | string[]> }): Promise<IHttpServerResponse>;
-}
-
-/** Cloud by name (public, usgov, usgovdod, china), with optional endpoint overrides. */
-export function resolveCloud(name: string | undefined, overrides: Partial<CloudEnvironment> = {}): CloudEnvironment {
-  const base = name ? cloudFromName(name) : PUBLIC;
-  return Object.freeze({ ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) }) as CloudEnvironment;
 }
 
 export function createTeamsBot(options: TeamsBotOptions): TeamsBot {

@@ -8,7 +8,8 @@ import type { Metrics } from '../../../metrics.js';
 import type { ApprovalRequest } from '../../request.js';
 import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
 import type { ApprovalChannel } from '../channel.js';
-import { createTeamsBot, DEFAULT_SERVICE_URL, MESSAGING_ENDPOINT, precheckInbound, resolveCloud, type TeamsBot } from './bot.js';
+import { createTeamsBot, MESSAGING_ENDPOINT, precheckInbound, type TeamsBot } from './bot.js';
+import { cloudEnvironment, defaultServiceUrl as cloudServiceUrl } from './cloud.js';
 import { currentCard, type CardContext } from './card.js';
 import { TeamsIdentities } from './identity.js';
 import { TeamsRefs, type CardCopy } from './refs.js';
@@ -73,8 +74,10 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     throw new ConfigError('teams.app_id is empty: set it (or PGWARDEN_TEAMS_APP_ID) to the Azure Bot app id, or set teams.auth: false for local development only');
   }
   if (!config.auth) log.warn('teams.auth is false: /api/messages accepts activities without a Bot Framework token; use this only for local development');
-  const cloud = deps.cloud ?? resolveCloud(config.cloud);
-  const defaultServiceUrl = (deps.serviceUrl ?? config.service_url ?? DEFAULT_SERVICE_URL).replace(/\/+$/, '');
+  const cloud = deps.cloud ?? cloudEnvironment(config.cloud);
+  const configuredServiceUrl = deps.serviceUrl ?? config.service_url ?? cloudServiceUrl(config.cloud);
+  if (!configuredServiceUrl) throw new ConfigError(`teams.service_url is required for teams.cloud: ${config.cloud} (Microsoft publishes no default Bot Connector URL there); copy the serviceUrl of an activity the bot received`);
+  const defaultServiceUrl = configuredServiceUrl.replace(/\/+$/, '');
   const bot: TeamsBot = createTeamsBot({
     appId: config.app_id,
     appPassword: config.app_password,
