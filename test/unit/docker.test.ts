@@ -205,8 +205,11 @@ describe('docker/prometheus', () => {
     const job = prom.scrape_configs.find((j) => j.job_name === 'pgwarden')!;
     expect(job.metrics_path ?? '/metrics').toBe('/metrics');
     expect(job.static_configs[0]!.targets).toContain('pgwarden:7433');
-    for (const f of prom.rule_files) expect(existsSync(hostPath('prometheus', f)), f).toBe(true);
-    expect(prom.rule_files.map((f) => hostPath('prometheus', f))).toContain(join(dockerDir, 'prometheus/alerts.yml'));
+    // Relative rule_files resolve against prometheus.yml's folder, in the container (/etc/prometheus) and in a clone.
+    const inContainer = prom.rule_files.map((f) => (f.startsWith('/') ? f : `/etc/prometheus/${f}`));
+    for (const f of inContainer) expect(existsSync(hostPath('prometheus', f)), f).toBe(true);
+    expect(inContainer.map((f) => hostPath('prometheus', f))).toContain(join(dockerDir, 'prometheus/alerts.yml'));
+    expect(compose.services.prometheus!.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
   });
 
   it('has alert rules for approvals piling up, upstream down, audit sink failing, denial spikes and Redis down', () => {
@@ -265,6 +268,14 @@ describe('queries name only metrics the code exports', () => {
     }
     expect(problems).toEqual([]);
     expect(dashboardExprs.length + alertExprs.length).toBeGreaterThan(20);
+  });
+
+  it('every process_* / nodejs_* name in dashboard queries exists under its conventional unprefixed name', async () => {
+    const names = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = dashboardExprs.flatMap(({ where, expr }) => [...expr.matchAll(/\b((?:process|nodejs)_[a-z0-9_]+)/g)].map((m) => ({ where, name: m[1]! })));
+    expect(used.length).toBeGreaterThanOrEqual(3);
+    expect(used.filter((u) => !names.has(u.name))).toEqual([]);
+    expect(dashboardExprs.filter((e) => e.expr.includes('pgwarden_process_'))).toEqual([]);
   });
 
   it('every expression has balanced brackets and quotes', () => {
