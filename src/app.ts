@@ -23,13 +23,13 @@ import type { Gate } from './proxy/gate.js';
 import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
-import { mountTeamsRoute } from './http/routes/teams.js';
+import { mountTeamsConversationsRoute, mountTeamsRoute } from './http/routes/teams.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Test seams for the Teams channel (fake Bot Connector, local JWKS, token source). */
-  readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token'>;
+  readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token' | 'retry'>;
 }
 
 export interface App {
@@ -148,6 +148,7 @@ function startApprovals(
   if (teams) {
     channels.push(teams);
     mountTeamsRoute(http, teams, teams.messagingEndpoint);
+    mountTeamsConversationsRoute(http, teams);
   }
   service = createApprovalService({ store, channels, audit, metrics, logger, instance, publicUrl, progressIntervalMs: config.approvals.progress_interval });
   const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || config.webhook.urls.length > 0;

@@ -3,7 +3,7 @@ import { App, type IHttpServerAdapter, type HttpRouteHandler, type IHttpServerRe
 import type { CloudEnvironment, TokenProvider } from '@microsoft/teams.api';
 import type { ILogger, ILoggerOptions, LogLevel } from '@microsoft/teams.common';
 import type { Logger } from 'pino';
-import type { Secret } from '../../../units.js';
+import type { SdkCredentials } from './credentials.js';
 
 export const MESSAGING_ENDPOINT = '/api/messages';
 
@@ -62,8 +62,9 @@ class PinoBridge implements ILogger {
 
 export interface TeamsBotOptions {
   readonly appId: string;
-  readonly appPassword?: Secret | undefined;
-  readonly tenantId?: string | undefined;
+  /** How outbound tokens are obtained (teamsCredentials); ignored when `token` is given. */
+  readonly credentials: SdkCredentials;
+  readonly tenantId: string;
   /** Verify inbound Bot Framework JWTs (false only for local development). */
   readonly auth: boolean;
   readonly cloud: CloudEnvironment;
@@ -87,10 +88,13 @@ export function createTeamsBot(options: TeamsBotOptions): TeamsBot {
   // TENANT_ID, SERVICE_URL, CLOUD and DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS from the environment.
   const app = new App({
     clientId: options.appId,
-    // A token function takes precedence: the SDK prefers a client secret when both are set.
-    clientSecret: options.token ? '' : (options.appPassword?.reveal() ?? ''),
-    tenantId: options.tenantId ?? '',
+    // A token function takes precedence: the SDK prefers a client secret when both are set. An empty string (never
+    // undefined) keeps the SDK from reading CLIENT_SECRET from the environment.
+    clientSecret: options.token ? '' : (options.credentials.clientSecret?.reveal() ?? ''),
+    tenantId: options.tenantId,
     ...(options.token ? { token: options.token } : {}),
+    // Explicit, so MANAGED_IDENTITY_CLIENT_ID in the environment cannot switch a client-secret bot to another identity.
+    managedIdentityClientId: options.credentials.managedIdentityClientId ?? options.appId,
     cloud: options.cloud,
     serviceUrl: options.serviceUrl,
     httpServerAdapter: adapter,
