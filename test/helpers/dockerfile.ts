@@ -89,6 +89,12 @@ function walk(dir: string): string[] {
   });
 }
 
+/** The variables that let a RUN reach the package registry from this machine: proxies, CA bundles, npm_config_*. */
+function networkEnv(): Record<string, string> {
+  const wanted = /^(https?_proxy|no_proxy|node_extra_ca_certs|ssl_cert_file|ssl_cert_dir|npm_config_[a-z0-9_]+)$/i;
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => wanted.test(e[0]) && e[1] !== undefined));
+}
+
 /** Maps an image path to this machine: absolute paths live under the stage root, relative ones under its WORKDIR. */
 export function hostPathIn(stage: Stage, imagePath: string): string {
   return imagePath.startsWith('/') ? join(stage.root, imagePath) : join(stage.root, stage.workdir, imagePath);
@@ -177,6 +183,8 @@ export function replayDockerfile(options: ReplayOptions): Stage[] {
           cwd: join(stage.root, stage.workdir),
           stdio: ['ignore', 'pipe', 'pipe'],
           env: {
+            // The builder's network settings (proxy, extra CA certificates, npm's registry config), as a build would get them.
+            ...networkEnv(),
             // The image's PATH, with this machine's stand-in for the base image's Node first.
             PATH: `${shims}:${options.nodeBinDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: process.env.HOME ?? '/root',
