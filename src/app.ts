@@ -16,7 +16,7 @@ import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
-import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
+import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams/channel.js';
 import { checkSlackConfig, createSlackChannel, type SlackChannelDeps } from './approvals/channels/slack/slack-channel.js';
 import type { PendingStore } from './approvals/store.js';
 import { createProxy, type Proxy } from './proxy/listener.js';
@@ -24,14 +24,14 @@ import type { Gate } from './proxy/gate.js';
 import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
-import { mountTeamsRoute } from './http/routes/teams.js';
+import { mountTeamsConversationsRoute, mountTeamsRoute } from './http/routes/teams.js';
 import { mountSlackRoute } from './http/routes/slack.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Test seams for the Teams channel (fake Bot Connector, local JWKS, token source). */
-  readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token'>;
+  readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token' | 'retry'>;
   /** Test seams for the Slack channel (fake Web API URL, shorter retry backoff). */
   readonly slack?: Pick<SlackChannelDeps, 'slackApiUrl' | 'retry'>;
 }
@@ -153,6 +153,7 @@ function startApprovals(
   if (teams) {
     channels.push(teams);
     mountTeamsRoute(http, teams, teams.messagingEndpoint);
+    mountTeamsConversationsRoute(http, teams);
   }
   const slack = config.slack.enabled
     ? createSlackChannel({ config: config.slack, store, decide: (input) => service!.decide(input), logger, metrics, publicUrl, redactLiterals: config.audit.redact_literals, ...slackSeams })

@@ -90,7 +90,12 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(false),
         app_id: z.string().default(''),
+        /** How the bot gets its outbound tokens (docs/teams.md): a client secret, the app's own managed identity, or a managed identity the app registration trusts (federated). */
+        credential: z.enum(['client_secret', 'managed_identity', 'federated']).default('client_secret'),
         app_password: secret.optional(),
+        /** credential federated: the managed identity the app registration's federated credential trusts: `system` or a user-assigned identity's client id. */
+        federated_identity: z.string().optional(),
+        /** Required when enabled: single-tenant bots request tokens in their own tenant. */
         tenant_id: z.string().optional(),
         /** Channel or chat conversation id cards are posted to. */
         conversation_id: z.string().optional(),
@@ -101,8 +106,10 @@ export const configSchema = z
         identities: z.record(z.string(), z.string()).default({}),
         /** Verify inbound Bot Framework JWTs. Turn off only for local development. */
         auth: z.boolean().default(true),
-        /** Microsoft cloud the bot is registered in: public, usgov, usgovdod, china (sets login, token issuer and JWKS endpoints). */
-        cloud: z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public'),
+        /** Microsoft cloud the bot is registered in: public, gcc, usgov (GCC High), usgovdod, china (sets login, token issuer, JWKS endpoints and the default service URL). */
+        cloud: z.enum(['public', 'gcc', 'usgov', 'usgovdod', 'china']).default('public'),
+        /** How long a UPN learnt from the conversation roster is trusted before it is looked up again (a renamed or removed user stops matching). */
+        lookup_ttl: duration('1h'),
       })
       .prefault({}),
     slack: z
@@ -195,6 +202,9 @@ export const EXTRA_ENV = {
   PGWARDEN_TEAMS_TENANT_ID: 'Microsoft Entra tenant id',
   PGWARDEN_SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…)',
   PGWARDEN_SLACK_SIGNING_SECRET: 'Slack app signing secret',
+  PGWARDEN_TEAMS_ENABLED: 'true/false: turn the Teams channel on or off',
+  PGWARDEN_TEAMS_CREDENTIAL: 'client_secret, managed_identity or federated',
+  PGWARDEN_TEAMS_CONVERSATION_ID: 'the Teams channel or chat approval cards go to',
 } as const;
 
 function parseTokens(text: string): Record<string, string> {
@@ -255,6 +265,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (env.PGWARDEN_TEAMS_TENANT_ID) setIn(raw, ['teams', 'tenant_id'], env.PGWARDEN_TEAMS_TENANT_ID);
   if (env.PGWARDEN_SLACK_BOT_TOKEN) setIn(raw, ['slack', 'bot_token'], env.PGWARDEN_SLACK_BOT_TOKEN);
   if (env.PGWARDEN_SLACK_SIGNING_SECRET) setIn(raw, ['slack', 'signing_secret'], env.PGWARDEN_SLACK_SIGNING_SECRET);
+  if (env.PGWARDEN_TEAMS_ENABLED) setIn(raw, ['teams', 'enabled'], /^(true|1|yes|on)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? true : /^(false|0|no|off)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? false : env.PGWARDEN_TEAMS_ENABLED);
+  if (env.PGWARDEN_TEAMS_CREDENTIAL) setIn(raw, ['teams', 'credential'], env.PGWARDEN_TEAMS_CREDENTIAL);
+  if (env.PGWARDEN_TEAMS_CONVERSATION_ID) setIn(raw, ['teams', 'conversation_id'], env.PGWARDEN_TEAMS_CONVERSATION_ID);
   for (const [key, value] of Object.entries(overrides)) setIn(raw, key.split('.'), value);
 
   const result = configSchema.safeParse(raw);

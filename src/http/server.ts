@@ -35,6 +35,8 @@ export interface HttpServer {
    * HttpError becomes its JSON error body, anything else a 500.
    */
   addRoute(method: string, path: string, handler: RouteHandler): void;
+  /** The approver a request is authenticated as (bearer token or console session), or a thrown 401 HttpError: for mounted routes. */
+  requireApprover(req: IncomingMessage): string;
   readonly server: Server;
 }
 
@@ -94,6 +96,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     addRoute(method, path, handler) {
       router.add(method, path, handler);
     },
+    requireApprover: (req) => auth.require(req).identity,
     listen(hostPort) {
       const { host, port } = splitHostPort(hostPort);
       return new Promise((resolve, reject) => {

@@ -109,7 +109,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
           result: pending.outcome.then((o: ApprovalOutcome) => {
             switch (o.status) {
               case 'approved':
-                return ALLOW;
+                return { kind: 'allow', notice: approvedNotice(o.request) };
               case 'denied':
                 return { kind: 'deny', error: new ApprovalDenied(request.id, request.rule, o.by, o.reason) };
               case 'expired':
@@ -127,6 +127,13 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
         return { kind: 'deny', error };
       }
     })();
+  }
+
+  /** "pgwarden: request apr_… approved by alice@example.com: reason" — the agent learns who let it through and why. */
+  function approvedNotice(request: ApprovalOutcome['request']): string {
+    const votes = request.decisions.filter((d) => d.decision === 'approve').map((d) => `${d.by}${d.reason ? `: ${d.reason.slice(0, 1000)}` : ''}`);
+    const scoped = request.decisions.some((d) => d.decision === 'approve' && d.scope === 'fingerprint');
+    return `pgwarden: request ${request.id} approved by ${votes.join('; ') || 'an approver'}${scoped ? ` (statements of the same shape from this actor pass for ${formatDuration(request.grantTtlMs)})` : ''}`;
   }
 
   /**

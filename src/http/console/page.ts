@@ -52,6 +52,18 @@ export const CONSOLE_HTML = `<!doctype html>
       <tbody id="recent"></tbody>
     </table>
     <p id="recent-empty" class="empty">No decisions yet.</p>
+
+    <section id="teams" hidden>
+      <div class="section-head">
+        <h2>Microsoft Teams</h2>
+        <p class="muted" id="teams-status"></p>
+      </div>
+      <table class="recent" id="teams-table">
+        <thead><tr><th>Where the bot was added</th><th>Conversation id (for teams.conversation_id)</th><th>Seen</th></tr></thead>
+        <tbody id="teams-conversations"></tbody>
+      </table>
+      <p id="teams-empty" class="empty">The bot has not been added to a channel or group chat yet: in Teams, add the pgwarden app to the approvers' channel, then reload this page.</p>
+    </section>
   </section>
 </main>
 </body>

@@ -53,6 +53,30 @@ function started(session) {
   $('identity').textContent = session.identity;
   $('sign-in').hidden = true; $('who').hidden = false; $('app').hidden = false;
   connect();
+  loadTeams();
+}
+
+// ---- Teams: where cards go, and the conversation ids to configure ----------
+async function loadTeams() {
+  const r = await api('GET', '/api/teams/conversations');
+  if (!r.ok || !r.data) { $('teams').hidden = true; return; }
+  const configured = r.data.configured_conversation_id;
+  const list = r.data.conversations || [];
+  const here = list.find((c) => c.configured);
+  const where = (c) => c.team_name ? c.team_name + (c.channel_name ? ' › ' + c.channel_name : '') : (c.conversation_type === 'groupChat' ? 'group chat' : c.conversation_type);
+  $('teams-status').textContent = !configured
+    ? 'No channel is configured: set teams.conversation_id (PGWARDEN_TEAMS_CONVERSATION_ID) to one of the ids below and restart pgwarden.'
+    : here ? 'Approval cards go to ' + where(here) + '.'
+    : 'Approval cards go to ' + configured + ', where the bot has not been seen yet: add the pgwarden app to that channel (or use one of the ids below).';
+  const rows = list.map((c) => el('tr', { 'data-testid': 'teams-conversation' }, [
+    el('td', { text: where(c) + (c.configured ? ' (configured)' : '') }),
+    el('td', {}, el('code', { text: c.conversation_id })),
+    el('td', { class: 'small', text: formatTime(c.captured_at) }),
+  ]));
+  $('teams-conversations').replaceChildren(...rows);
+  $('teams-empty').hidden = rows.length > 0;
+  $('teams-table').hidden = rows.length === 0;
+  $('teams').hidden = false;
 }
 
 // ---- live updates ---------------------------------------------------------

@@ -8,7 +8,7 @@ import { createAnalyzer, loadSqlParser, statedReason } from '../../../src/sql/an
 import { parseRules } from '../../../src/policy/load.js';
 import type { Actor } from '../../../src/policy/verdict.js';
 import type { OpenApprovalInput } from '../../../src/approvals/service-types.js';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import { renderCardHtml } from '../../fakes/card-html.js';
 import { ALICE, TEST_CHANNEL_ID, cardVerbs, invokeCard, startTeamsHarness, type TeamsHarness } from '../../fakes/teams-harness.js';
 
