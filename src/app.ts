@@ -72,6 +72,8 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
   let ruleSet: RuleSet = loadRules(config.rules);
   for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
   metrics.rulesLoaded.set(ruleSet.rules.length);
+  // Both results exist from the start, so an alert on result="refused" sees the 0 → 1 step.
+  for (const result of ['ok', 'refused'] as const) metrics.rulesReloads.inc({ result }, 0);
   const apply = (result: ReturnType<typeof reloadRules>): boolean => {
     if (!result.ok) {
       metrics.rulesReloads.inc({ result: 'refused' });
@@ -85,8 +87,8 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
     logger.info({ rules: config.rules, count: ruleSet.rules.length }, 'rules reloaded');
     return true;
   };
-  const watcher: RulesWatcher = watchRules(config.rules, apply);
-  return { current: () => ruleSet, reload: () => apply(reloadRules(config.rules)), close: () => watcher.close() };
+  const watcher: RulesWatcher = watchRules(config.rules, apply, { current: () => ruleSet });
+  return { current: () => ruleSet, reload: () => apply(reloadRules(config.rules, ruleSet)), close: () => watcher.close() };
 }
 
 /** Step 3: the audit log (file and/or PostgreSQL table). */
