@@ -91,6 +91,11 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
   return { current: () => ruleSet, reload: () => apply(reloadRules(config.rules, ruleSet)), close: () => watcher.close() };
 }
 
+/** audit.flush.mode, defaulting to every_record when audit.required is on. */
+function auditFlushMode(config: Config): 'every_record' | 'interval' {
+  return config.audit.flush.mode ?? (config.audit.required ? 'every_record' : 'interval');
+}
+
 /** Step 3: the audit log (file and/or PostgreSQL table). */
 function startAudit(config: Config, metrics: Metrics, logger: Logger, instance: string): Promise<AuditWriter> {
   if (config.audit.required && !config.audit.file && !config.audit.postgres) {
@@ -98,6 +103,10 @@ function startAudit(config: Config, metrics: Metrics, logger: Logger, instance: 
   }
   return createAuditLog({
     file: config.audit.file,
+    flush: { mode: auditFlushMode(config), intervalMs: config.audit.flush.interval },
+    maxBacklogBytes: config.audit.max_backlog,
+    maxSqlBytes: config.audit.max_sql_length,
+    deniedFlood: { burst: config.audit.denied_flood.burst, windowMs: config.audit.denied_flood.window },
     redactLiterals: config.audit.redact_literals,
     reads: config.audit.reads,
     readSampleRate: config.audit.read_sample_rate,
@@ -213,6 +222,8 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     approvals: approvals.hasApprovers ? service : null,
     audit,
     auditRequired: config.audit.required,
+    auditWaits: auditFlushMode(config) === 'every_record' && (config.audit.file !== null || config.audit.postgres !== null),
+    auditBarrier: () => audit.flush(),
     shouldAuditRead: () => audit.shouldAuditRead(),
     metrics,
     logger,

@@ -154,7 +154,7 @@ describe('audit writer', () => {
   });
 
   it('refuses to start when the audit file cannot be opened, naming the file and the fix', async () => {
-    await expect(open('/dev/null/audit/audit.jsonl')).rejects.toThrow(/audit\.file \/dev\/null\/audit\/audit\.jsonl cannot be opened \(ENOTDIR\).*permissions/);
+    await expect(open('/dev/null/audit/audit.jsonl')).rejects.toThrow(/audit\.file \/dev\/null\/audit\/audit\.jsonl cannot be opened for writing \(ENOTDIR\).*permissions/);
   });
 
   it('with file null and no Postgres sink writes nowhere and appendDurable resolves', async () => {
