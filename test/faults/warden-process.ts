@@ -53,6 +53,7 @@ export interface WardenOptions {
 }
 
 export async function startWarden(options: WardenOptions = {}): Promise<Warden> {
+  const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgw-fault-'));
   const configFile = join(dir, `pgwarden-${Date.now()}.yaml`);
   writeFileSync(configFile, stringify({ upstream: pgUrl(), listen: '127.0.0.1:0', http: '127.0.0.1:0', ...options.config }));
@@ -88,7 +89,12 @@ export async function startWarden(options: WardenOptions = {}): Promise<Warden> 
     stderr += chunk;
     recordLogLines(chunk);
   });
-  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((res) =>
+    child.once('exit', (code, signal) => {
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+      res(code ?? signal ?? 'unknown');
+    }),
+  );
 
   const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> => {
     const seen = logs.find(match);
