@@ -334,7 +334,14 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
       waiter?.reject(Object.assign(new Error(`the audit backlog is full (audit.max_backlog ${maxBacklog} bytes)`), { code: lastError ? errorCode(lastError) : 'EBACKLOG' }));
       return;
     }
-    push(waiter ? { body, bytes, waiter } : { body, bytes });
+    const pending: Pending = waiter ? { body, bytes, waiter } : { body, bytes };
+    if (failing) {
+      // The file is failing: this record cannot be written now either. Counted once, here, not at each retry.
+      pending.failed = true;
+      metrics?.auditFailures.inc({ sink: 'file' });
+      if (outage) outage.failedRecords += 1;
+    }
+    push(pending);
   }
 
   function drop(ts: string): void {
@@ -401,7 +408,11 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
     },
     appendDurable(event) {
       if (closed) return Promise.reject(new Error('audit log is closed'));
-      if (file && failing) return Promise.reject(failFast());
+      if (file && failing) {
+        metrics?.auditFailures.inc({ sink: 'file' });
+        if (outage) outage.failedRecords += 1;
+        return Promise.reject(failFast());
+      }
       return new Promise<void>((resolve, reject) => enqueue(event, { resolve, reject }));
     },
     shouldAuditRead() {

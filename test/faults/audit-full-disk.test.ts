@@ -55,8 +55,9 @@ it('keeps serving, counts records not attempts, writes the backlog on a timer on
   await sleep(2500); // several retries while the disk stays full
   const failures = await warden.metric('pgwarden_audit_failures_total{sink="file"}');
   const onDisk = ids(file).length;
-  expect(failures).toBeGreaterThan(0);
-  expect(failures).toBeLessThanOrEqual(400 - onDisk);
+  // Each record that could not be written is counted once, however many retries it has seen.
+  expect(failures).toBeGreaterThan(300);
+  expect(failures).toBe(400 - onDisk);
   expect(await warden.metric('pgwarden_audit_backlog_bytes')).toBeGreaterThan(0);
   expect(warden.logs.filter((l) => l.msg.startsWith('audit: writing the audit file failed'))).toHaveLength(1);
 
