@@ -4,13 +4,13 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { redactUrlCredentials } from '../log.js';
 import { EMPTY_HEAD, HashChain, resumeHead, writeHeadFile, type ChainHead } from './chain.js';
 import { createDeniedFlood, type DeniedFloodOptions } from './deny-flood.js';
 import { AuditFile, type TornTail } from './file-appender.js';
-import { redactLiterals as redactLiteralText, redactSqlSecrets, type AuditEvent, type AuditLog, type AuditRecord } from './record.js';
+import type { AuditEvent, AuditLog, AuditRecord } from './record.js';
+import { bytesOf, recordBody } from './record-body.js';
+import { Backlog, type Pending, type Waiter } from './backlog.js';
 import type { PostgresSink, PostgresSinkOptions } from './postgres-sink.js';
-import { capText } from './text-cap.js';
 
 /**
  * every_record: each batch is fdatasynced before the appendDurable calls in it resolve (group commit).
@@ -62,57 +62,8 @@ export interface AuditWriter extends AuditLog {
   backlog(): { records: number; bytes: number };
 }
 
-type Body = Omit<AuditRecord, 'seq' | 'prev' | 'hash'>;
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-interface Pending {
-  /** null: a flush() barrier, resolved when everything before it is written. */
-  readonly body: Body | null;
-  readonly bytes: number;
-  waiter?: Waiter;
-  /** Counted in pgwarden_audit_failures_total already (each record once, however many retries). */
-  failed?: boolean;
-  /** A durable record whose write failed: its caller was told, so it is never written. */
-  dropped?: boolean;
-}
-
-const MAX_BATCH_BYTES = 1024 * 1024;
-const MAX_BATCH_RECORDS = 4096;
-/** JSON keys, chain fields and small values of a record, beyond its texts. */
-const RECORD_OVERHEAD = 400;
-
 function errorCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? String(err);
-}
-
-/** The record body for an event: secrets stripped from SQL and reasons, literals redacted when configured, texts capped. */
-function recordBody(event: AuditEvent, ts: string, instance: string, redact: boolean, maxSqlBytes: number): Body {
-  const { sql, normalized, reason, ...rest } = event;
-  const body: Record<string, unknown> = { ...rest, ts, instance };
-  const put = (key: 'sql' | 'normalized', text: string) => {
-    const capped = capText(redactSqlSecrets(text), maxSqlBytes);
-    body[key] = capped.text;
-    if (capped.sha256 !== undefined) {
-      body[`${key}_sha256`] = capped.sha256;
-      body[`${key}_bytes`] = capped.bytes;
-    }
-  };
-  if (redact) {
-    const text = normalized ?? (sql === undefined ? undefined : redactLiteralText(sql));
-    if (text !== undefined) put('normalized', text);
-  } else {
-    if (sql !== undefined) put('sql', sql);
-    if (normalized !== undefined) put('normalized', normalized);
-  }
-  if (reason !== undefined) body.reason = capText(redactUrlCredentials(reason), maxSqlBytes).text;
-  return body as Body;
-}
-
-function bytesOf(body: Body): number {
-  const b = body as { sql?: string; normalized?: string; reason?: string };
-  return RECORD_OVERHEAD + (b.sql?.length ?? 0) + (b.normalized?.length ?? 0) + (b.reason?.length ?? 0);
 }
 
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditWriter> {
@@ -149,9 +100,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
     ? await (await import('./postgres-sink.js')).createPostgresSink({ ...options.postgres, instance, logger, ...(metrics ? { metrics } : {}) })
     : null;
 
-  let queue: Pending[] = [];
-  let qHead = 0;
-  let backlogBytes = 0;
+  const backlog = new Backlog();
   let pumping: Promise<void> | null = null;
   let scheduled = false;
   let paused = false;
@@ -165,16 +114,16 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
   let outage: { since: string; failedRecords: number } | null = null;
   let lost: { count: number; firstAt: string; lastAt: string } | null = null;
   let unsynced = false;
+  let lastSyncAt = Date.now();
   let durableHead: ChainHead = chain.head;
   let headDirty = false;
   let headFileFailing = false;
 
-  const live = () => queue.length - qHead;
-  const gauge = () => metrics?.auditBacklogBytes.set(backlogBytes);
+  const live = () => backlog.length;
+  const gauge = () => metrics?.auditBacklogBytes.set(backlog.bytes);
 
   function push(p: Pending): void {
-    queue.push(p);
-    backlogBytes += p.bytes;
+    backlog.push(p);
     if (!scheduled && !paused) {
       scheduled = true;
       setImmediate(kick);
@@ -191,34 +140,9 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
     });
   }
 
-  /** The next batch from the head of the queue: up to MAX_BATCH_* live entries (dropped ones are skipped and consumed). */
-  function nextBatch(): { items: Pending[]; consumed: number; bytes: number } {
-    const items: Pending[] = [];
-    let bytes = 0;
-    let i = qHead;
-    for (; i < queue.length && items.length < MAX_BATCH_RECORDS && bytes < MAX_BATCH_BYTES; i++) {
-      const p = queue[i]!;
-      if (p.dropped) continue;
-      items.push(p);
-      bytes += p.bytes;
-    }
-    return { items, consumed: i - qHead, bytes };
-  }
-
-  function consume(n: number): void {
-    qHead += n;
-    if (qHead === queue.length) {
-      queue = [];
-      qHead = 0;
-    } else if (qHead > 4096 && qHead * 2 > queue.length) {
-      queue = queue.slice(qHead);
-      qHead = 0;
-    }
-  }
-
   async function pump(): Promise<void> {
     while (file && !paused) {
-      const { items, consumed, bytes } = nextBatch();
+      const { items, consumed, bytes } = backlog.nextBatch();
       if (consumed === 0) {
         failing = false; // nothing left to prove the file wrong: the next durable append tries for real
         if (unsynced && !syncEachBatch) await syncNow();
@@ -240,9 +164,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
         onWriteFailed(items, err as Error);
         return;
       }
-      consume(consumed);
-      backlogBytes -= bytes;
+      backlog.consume(consumed, bytes);
       onWritten(items, sealed);
+      // Under a steady stream the queue never empties: fsync on the way, at most `interval` apart.
+      if (unsynced && Date.now() - lastSyncAt >= flushPolicy.intervalMs) await syncNow();
     }
   }
 
@@ -263,7 +188,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
       logger.info({ file: path, since: outage.since, failed_records: outage.failedRecords }, 'audit: the audit file accepts writes again; the records kept in memory are written');
       outage = null;
     }
-    if (lost && backlogBytes < maxBacklog / 2) {
+    if (lost && backlog.bytes < maxBacklog / 2) {
       // The gap is part of the log: how many records were dropped, and when.
       const { count, firstAt, lastAt } = lost;
       lost = null;
@@ -283,8 +208,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
       if (p.waiter) {
         // Its caller learns now and records what really happened; this record is never written later.
         p.waiter.reject(err);
-        p.dropped = true;
-        backlogBytes -= p.bytes;
+        backlog.drop(p);
       }
     }
     metrics?.auditFailures.inc({ sink: 'file' }, firstFailures);
@@ -292,7 +216,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
     if (!outage) {
       outage = { since: new Date().toISOString(), failedRecords: 0 };
       logger.error(
-        { err: { code: (err as NodeJS.ErrnoException).code, message: err.message }, file: path, backlog_records: live(), backlog_bytes: backlogBytes },
+        { err: { code: (err as NodeJS.ErrnoException).code, message: err.message }, file: path, backlog_records: live(), backlog_bytes: backlog.bytes },
         'audit: writing the audit file failed; records wait in memory (up to audit.max_backlog) and are retried on a timer',
       );
     }
@@ -309,6 +233,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
 
   async function syncNow(): Promise<void> {
     unsynced = false;
+    lastSyncAt = Date.now();
     try {
       await file?.sync();
     } catch (err) {
@@ -329,7 +254,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
       return;
     }
     const bytes = bytesOf(body);
-    if (backlogBytes + bytes > maxBacklog) {
+    if (backlog.bytes + bytes > maxBacklog) {
       drop(body.ts);
       waiter?.reject(Object.assign(new Error(`the audit backlog is full (audit.max_backlog ${maxBacklog} bytes)`), { code: lastError ? errorCode(lastError) : 'EBACKLOG' }));
       return;
@@ -424,9 +349,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
       return chain.head;
     },
     backlog() {
-      let records = 0;
-      for (let i = qHead; i < queue.length; i++) if (queue[i]!.body && !queue[i]!.dropped) records += 1;
-      return { records, bytes: backlogBytes };
+      return { records: backlog.records().length, bytes: backlog.bytes };
     },
     async flush() {
       if (file) {
@@ -466,7 +389,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
         kick();
         await settle();
         if (unsynced) await syncNow();
-        const left = queue.slice(qHead).filter((p) => p.body && !p.dropped);
+        const left = backlog.records();
         if (left.length > 0 || lost) {
           metrics?.auditLost.inc({ sink: 'file', reason: 'shutdown' }, left.length);
           logger.error(
