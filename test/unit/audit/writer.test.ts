@@ -54,7 +54,7 @@ describe('audit writer', () => {
     expect((await metrics.registry.getSingleMetricAsString('pgwarden_audit_records_total'))).toContain('pgwarden_audit_records_total{sink="file"} 2');
   });
 
-  it('writes exactly the canonical line for any record content (pino output equals serializeRecord)', async () => {
+  it('writes exactly the canonical line (serializeRecord) for any record content', async () => {
     const file = join(dir, 'audit.jsonl');
     const logs = captureLogs();
     const log = await createAuditLog({ file, redactLiterals: false, reads: 'none', readSampleRate: 0, postgres: null, logger: logs.logger, instance: 'i' });
