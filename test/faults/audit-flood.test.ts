@@ -34,18 +34,21 @@ it('200 denied statements of 256 KiB each (50 MiB) add under 2 MiB to the audit 
   const file = join(dir, 'audit.jsonl');
   // A window longer than the test: exactly `burst` denials are recorded whole, the rest go into one summary.
   const warden = await startWarden({ config: { rules, audit: { file, denied_flood: { burst: 10, window: '10m' } } } });
-  const c = new pg.Client(warden.url());
-  await c.connect();
   const pad = 'x'.repeat(256 * 1024);
-  let denied = 0;
-  for (let i = 0; i < 200; i++) {
-    const err = (await c.query(`SELECT pg_read_file('/etc/hostname') /* ${i} ${pad} */`).catch((e: unknown) => e)) as pg.DatabaseError;
-    if (err.code === '42501') denied += 1;
-  }
   const padded = `INSERT INTO ${TABLE} VALUES (1, '${pad}')`;
-  await c.query(padded);
-  await c.end();
-  expect(await warden.stop()).toBe(0);
+  let denied = 0;
+  try {
+    const c = new pg.Client(warden.url());
+    await c.connect();
+    for (let i = 0; i < 200; i++) {
+      const err = (await c.query(`SELECT pg_read_file('/etc/hostname') /* ${i} ${pad} */`).catch((e: unknown) => e)) as pg.DatabaseError;
+      if (err.code === '42501') denied += 1;
+    }
+    await c.query(padded);
+    await c.end();
+  } finally {
+    expect(await warden.stop()).toBe(0);
+  }
   expect(denied).toBe(200);
   // Server side: the padded insert ran whole.
   expect((await admin.query(`SELECT length(note) AS n FROM ${TABLE}`)).rows[0].n).toBe(pad.length);

@@ -52,6 +52,12 @@ export interface WardenOptions {
   execBin?: boolean;
 }
 
+/** Children still running when the test worker exits (a timed-out test) are killed with it, never left behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startWarden(options: WardenOptions = {}): Promise<Warden> {
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgw-fault-'));
@@ -60,6 +66,7 @@ export async function startWarden(options: WardenOptions = {}): Promise<Warden> 
   const args = ['serve', '--config', configFile];
   const env = { ...process.env, PGWARDEN_LOG_LEVEL: 'debug', NODE_ENV: 'production', ...options.env };
   const child = options.execBin ? spawn(CLI, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(NODE, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
   const logs: LogLine[] = [];
   const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderr = '';
@@ -91,6 +98,7 @@ export async function startWarden(options: WardenOptions = {}): Promise<Warden> 
   });
   const exited = new Promise<number | string>((res) =>
     child.once('exit', (code, signal) => {
+      running.delete(child);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
       res(code ?? signal ?? 'unknown');
     }),
@@ -112,7 +120,13 @@ export async function startWarden(options: WardenOptions = {}): Promise<Warden> 
     });
   };
 
-  const serving = await waitForLog((l) => l.msg === 'pgwarden is serving', 30_000);
+  let serving: LogLine;
+  try {
+    serving = await waitForLog((l) => l.msg === 'pgwarden is serving', 30_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const port = Number(String(serving.listen).split(':').pop());
   const httpPort = Number(String(serving.http).split(':').pop());
 
