@@ -76,6 +76,8 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
   let ruleSet: RuleSet = loadRules(config.rules);
   for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
   metrics.rulesLoaded.set(ruleSet.rules.length);
+  // Both results exist from the start, so an alert on result="refused" sees the 0 → 1 step.
+  for (const result of ['ok', 'refused'] as const) metrics.rulesReloads.inc({ result }, 0);
   const apply = (result: ReturnType<typeof reloadRules>): boolean => {
     if (!result.ok) {
       metrics.rulesReloads.inc({ result: 'refused' });
@@ -89,8 +91,13 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
     logger.info({ rules: config.rules, count: ruleSet.rules.length }, 'rules reloaded');
     return true;
   };
-  const watcher: RulesWatcher = watchRules(config.rules, apply);
-  return { current: () => ruleSet, reload: () => apply(reloadRules(config.rules)), close: () => watcher.close() };
+  const watcher: RulesWatcher = watchRules(config.rules, apply, { current: () => ruleSet });
+  return { current: () => ruleSet, reload: () => apply(reloadRules(config.rules, ruleSet)), close: () => watcher.close() };
+}
+
+/** audit.flush.mode, defaulting to every_record when audit.required is on. */
+function auditFlushMode(config: Config): 'every_record' | 'interval' {
+  return config.audit.flush.mode ?? (config.audit.required ? 'every_record' : 'interval');
 }
 
 /** Step 3: the audit log (file and/or PostgreSQL table). */
@@ -100,6 +107,10 @@ function startAudit(config: Config, metrics: Metrics, logger: Logger, instance: 
   }
   return createAuditLog({
     file: config.audit.file,
+    flush: { mode: auditFlushMode(config), intervalMs: config.audit.flush.interval },
+    maxBacklogBytes: config.audit.max_backlog,
+    maxSqlBytes: config.audit.max_sql_length,
+    deniedFlood: { burst: config.audit.denied_flood.burst, windowMs: config.audit.denied_flood.window },
     redactLiterals: config.audit.redact_literals,
     reads: config.audit.reads,
     readSampleRate: config.audit.read_sample_rate,
@@ -226,6 +237,8 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     approvals: approvals.hasApprovers ? service : null,
     audit,
     auditRequired: config.audit.required,
+    auditWaits: auditFlushMode(config) === 'every_record' && (config.audit.file !== null || config.audit.postgres !== null),
+    auditBarrier: () => audit.flush(),
     shouldAuditRead: () => audit.shouldAuditRead(),
     metrics,
     logger,

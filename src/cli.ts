@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // bin `pgwarden`: registers the commands (one file each in commands/) and maps failures to exit codes. No logic here.
+// First: V8 flags must be set before any WebAssembly is compiled (see v8-flags.ts).
+import './v8-flags.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -145,6 +145,28 @@ export const configSchema = z
         redact_literals: z.boolean().default(false),
         reads: z.enum(['none', 'sample', 'all']).default('none'),
         read_sample_rate: z.number().min(0).max(1).default(0.01),
+        /**
+         * When records reach the disk. every_record: fdatasync per batch (group commit) and an allowed statement
+         * runs only once its record is on disk; interval: written at once, fdatasynced every `interval`.
+         * Default: every_record with audit.required, interval otherwise.
+         */
+        flush: z
+          .object({
+            mode: z.enum(['every_record', 'interval']).optional(),
+            interval: duration('200ms'),
+          })
+          .prefault({}),
+        /** Records kept in memory while the audit file fails (disk full); past this they are dropped and counted. */
+        max_backlog: bytes('64MiB'),
+        /** Longest statement text stored in a record; longer texts are cut and carry the SHA-256 and length of the whole. */
+        max_sql_length: bytes('64KiB'),
+        /** Denials of one statement shape by one actor: `burst` per `window` are recorded one by one, the rest counted into a summary. */
+        denied_flood: z
+          .object({
+            burst: z.number().int().nonnegative().default(10),
+            window: duration('10s'),
+          })
+          .prefault({}),
         postgres: z
           .object({
             url: postgresUrl,

@@ -21,6 +21,7 @@ export const LABEL_VALUES = {
   upstreamCode: ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'],
   sink: ['file', 'postgres'],
   reloadResult: ['ok', 'refused'],
+  auditLostReason: ['backlog_full', 'shutdown'],
   /** HTTP statuses of failed Bot Connector calls; `network` when no response came, `other` for the rest. */
   teamsStatus: ['400', '401', '403', '404', '412', '413', '429', '500', '502', '503', '504', 'network', 'other'],
 } as const;
@@ -68,7 +69,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     upstreamConnectSeconds: new Histogram({ name: 'pgwarden_upstream_connect_duration_seconds', help: 'Time to open an upstream connection', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5], registers: r }),
     redisUp: new Gauge({ name: 'pgwarden_redis_up', help: '1 when the approval store (Redis) is reachable, 0 when not', registers: r }),
     auditRecords: new Counter({ name: 'pgwarden_audit_records_total', help: 'Audit records written', labelNames: ['sink'] as const, registers: r }),
-    auditFailures: new Counter({ name: 'pgwarden_audit_failures_total', help: 'Audit records that failed to write (retried from the spool)', labelNames: ['sink'] as const, registers: r }),
+    auditFailures: new Counter({ name: 'pgwarden_audit_failures_total', help: 'Audit records whose write failed (each record counted once; retried)', labelNames: ['sink'] as const, registers: r }),
+    auditLost: new Counter({ name: 'pgwarden_audit_lost_records_total', help: 'Audit records that could not be written and are lost, by reason', labelNames: ['sink', 'reason'] as const, registers: r }),
+    auditBacklogBytes: new Gauge({ name: 'pgwarden_audit_backlog_bytes', help: 'Approximate bytes of audit records waiting in memory for the audit file', registers: r }),
     auditSpooled: new Gauge({ name: 'pgwarden_audit_spool_records', help: 'Audit records waiting in the on-disk spool for the Postgres sink', registers: r }),
     rulesLoaded: new Gauge({ name: 'pgwarden_rules_loaded', help: 'Rules in force', registers: r }),
     rulesReloads: new Counter({ name: 'pgwarden_rules_reloads_total', help: 'Rule reloads by result', labelNames: ['result'] as const, registers: r }),
@@ -91,6 +94,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     metrics.auditFailures.inc({ sink }, 0);
   }
   for (const result of L.reloadResult) metrics.rulesReloads.inc({ result }, 0);
+  for (const reason of L.auditLostReason) metrics.auditLost.inc({ sink: 'file', reason }, 0);
   for (const status of L.teamsStatus) metrics.teamsApiFailures.inc({ status }, 0);
   return metrics;
 }

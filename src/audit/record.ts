@@ -13,7 +13,15 @@ export type AuditEventType =
   | 'expired'
   | 'withdrawn'
   | 'grant_used'
-  | 'row_budget_exceeded';
+  | 'row_budget_exceeded'
+  /** A statement the policy allowed was refused because its audit record could not be written (audit.required). */
+  | 'statement_refused'
+  /** Repeated denials of one statement shape by one actor, counted instead of recorded one by one (audit.denied_flood). */
+  | 'denials_summarized'
+  /** At start, a partial last line (crash or full disk mid-write) was set aside; the chain continues from the last whole record. */
+  | 'recovered_torn_tail'
+  /** Records that could not be kept while the audit file failed (backlog full); says how many and when. */
+  | 'records_lost';
 
 export interface AuditEvent {
   readonly event: AuditEventType;
@@ -39,11 +47,31 @@ export interface AuditEvent {
   readonly decided_at?: string;
   /** Rows the statement returned or affected, where known (row budget, grants). */
   readonly rows?: number;
+  /** denials_summarized: statement shape (libpg-query fingerprint); records_lost: records dropped. */
+  readonly fingerprint?: string;
+  readonly count?: number;
+  /** denials_summarized and records_lost: the first and last event counted (ISO 8601). */
+  readonly first_at?: string;
+  readonly last_at?: string;
+  /** recovered_torn_tail: SHA-256 (hex) and length of the fragment, and the file it was moved to (null if it could not be saved). */
+  readonly fragment_sha256?: string;
+  readonly fragment_bytes?: number;
+  readonly side_file?: string | null;
 }
 
-/** What producers call. `append` never blocks the data path; `appendDurable` resolves once the record is written (strict mode). */
+/** What a producer knows about an event that is not itself recorded. */
+export interface AppendHints {
+  /** Statement shape (fingerprint) of a denied statement: repeated denials of one shape by one actor may be summarised. */
+  readonly shape?: string;
+}
+
+/**
+ * What producers call. `append` never blocks the data path. `appendDurable` resolves once the record is written (and
+ * fsynced with audit.flush every_record); when it rejects, the record is NOT in the log and never will be: the
+ * caller records what really happened (the statement refused, or the same event again with append).
+ */
 export interface AuditLog {
-  append(event: AuditEvent): void;
+  append(event: AuditEvent, hints?: AppendHints): void;
   appendDurable(event: AuditEvent): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,7 +126,24 @@ const RECORD_KEYS = [
 ] as const;
 const TAIL_KEYS = ['prev', 'hash'] as const;
 const ACTOR_KEYS = ['user', 'application', 'address', 'owner'] as const;
-const KNOWN = new Set<string>([...RECORD_KEYS, ...TAIL_KEYS]);
+/**
+ * Keys added after the fixed order was published: like any unlisted key they sort in code-point order before
+ * `prev`, so verifiers of every version agree on the canonical text.
+ */
+const LATER_KEYS = [
+  'count',
+  'fingerprint',
+  'first_at',
+  'fragment_bytes',
+  'fragment_sha256',
+  'last_at',
+  'normalized_bytes',
+  'normalized_sha256',
+  'side_file',
+  'sql_bytes',
+  'sql_sha256',
+] as const;
+const KNOWN = new Set<string>([...RECORD_KEYS, ...LATER_KEYS, ...TAIL_KEYS]);
 
 function orderedKeys(obj: Record<string, unknown>, fixed: readonly string[], tail: readonly string[]): string[] {
   const fixedSet = new Set([...fixed, ...tail]);

@@ -13,7 +13,7 @@ import { VerdictCache } from '../policy/cache.js';
 import type { Verdict } from '../policy/verdict.js';
 import type { ApprovalGateway, ApprovalOutcome, OpenApprovalInput } from '../approvals/service-types.js';
 import { formatDuration } from '../units.js';
-import { ALLOW, type Gate, type GateDeny, type GateHold, type GateOutcome, type StatementContext } from './gate.js';
+import { ALLOW, type Gate, type GateAllow, type GateDeny, type GateHold, type GateOutcome, type StatementContext } from './gate.js';
 
 export interface PolicyGateDeps {
   readonly analyzer: Analyzer;
@@ -24,6 +24,13 @@ export interface PolicyGateDeps {
   readonly audit: AuditLog;
   /** audit.required: a statement that needs an audit record is refused when the record cannot be written. */
   readonly auditRequired: boolean;
+  /**
+   * audit.flush every_record (the default with audit.required): an allowed statement waits until its record is on
+   * disk. Without audit.required it then runs even when the write failed (its record waits in the backlog).
+   */
+  readonly auditWaits?: boolean;
+  /** Resolves once every record appended so far is on disk (the `approved`/`grant_used` record before a held statement runs). */
+  auditBarrier?(): Promise<void>;
   /** Whether this read statement should be audited (config audit.reads: none | sample | all). */
   shouldAuditRead(): boolean;
   readonly metrics?: Metrics;
@@ -64,18 +71,43 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     };
   }
 
-  /** Writes the record; in strict mode the statement waits for it and is refused if it cannot be written. */
+  /** The record of a statement refused because its own record could not be written: the log says what happened. */
+  function refusedForAudit(event: AuditEvent, err: unknown): GateDeny {
+    const why = err instanceof Error ? err.message : String(err);
+    deps.logger.error({ err, event: event.event }, 'audit record could not be written; statement refused (audit.required)');
+    const error = new AuditUnavailable(why);
+    deps.audit.append({ ...event, event: 'statement_refused', reason: error.message });
+    return { kind: 'deny', error };
+  }
+
+  /**
+   * Writes the record. With audit.required or audit.flush every_record the statement waits until the record is on
+   * disk; a record that could not be written is never written later (AuditLog contract), so the gate records what
+   * happened instead: refused (audit.required), or the same event again, to wait in the backlog (the statement runs).
+   */
   function recorded(event: AuditEvent, outcome: GateOutcome): GateOutcome | Promise<GateOutcome> {
-    if (!deps.auditRequired) {
+    if (!deps.auditRequired && !deps.auditWaits) {
       deps.audit.append(event);
       return outcome;
     }
     return deps.audit.appendDurable(event).then(
       () => outcome,
       (err: unknown) => {
-        deps.logger.error({ err, event: event.event }, 'audit record could not be written; statement refused (audit.required)');
-        return { kind: 'deny', error: new AuditUnavailable(err instanceof Error ? err.message : String(err)) } as GateDeny;
+        if (!deps.auditRequired) {
+          deps.audit.append(event);
+          return outcome;
+        }
+        return refusedForAudit(event, err);
       },
+    );
+  }
+
+  /** A held statement that was approved (or passes under a grant) runs only after the approval's record is on disk. */
+  function afterBarrier(ctx: StatementContext, facts: TextFacts, verdict: Verdict): Promise<GateAllow | GateDeny> | GateAllow {
+    if (!deps.auditBarrier || (!deps.auditRequired && !deps.auditWaits)) return ALLOW;
+    return deps.auditBarrier().then(
+      () => ALLOW,
+      (err: unknown) => (deps.auditRequired ? refusedForAudit(auditEvent('statement_allowed', ctx, facts, verdict), err) : ALLOW),
     );
   }
 
@@ -97,7 +129,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
     };
     return (async (): Promise<GateOutcome> => {
       try {
-        if (await approvals.findGrant(input)) return ALLOW;
+        if (await approvals.findGrant(input)) return await afterBarrier(ctx, facts, verdict);
         const pending = await approvals.open(input);
         const request = pending.request;
         const hold: GateHold = {
@@ -106,10 +138,14 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
           notice: pending.notice,
           onNotice: (listener) => pending.onProgress(listener),
           withdraw: (reason) => pending.withdraw(reason),
-          result: pending.outcome.then((o: ApprovalOutcome) => {
+          result: pending.outcome.then((o: ApprovalOutcome): GateAllow | GateDeny | Promise<GateAllow | GateDeny> => {
             switch (o.status) {
-              case 'approved':
-                return { kind: 'allow', notice: approvedNotice(o.request) };
+              case 'approved': {
+                const notice = approvedNotice(o.request);
+                const ran = afterBarrier(ctx, facts, verdict);
+                const withNotice = (out: GateAllow | GateDeny): GateAllow | GateDeny => (out.kind === 'allow' ? { kind: 'allow', notice } : out);
+                return ran instanceof Promise ? ran.then(withNotice) : withNotice(ran);
+              }
               case 'denied':
                 return { kind: 'deny', error: new ApprovalDenied(request.id, request.rule, o.by, o.reason) };
               case 'expired':
@@ -176,7 +212,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       }
       if (verdict.action === 'deny') {
         const error = new PolicyDenied(verdict.rule, verdict.reason);
-        deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict));
+        // The shape lets the audit log summarise a flood of one denied statement (audit.denied_flood).
+        deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict), { shape: facts.statements.map((s) => s.fingerprint).join(',') });
         return { kind: 'deny', error };
       }
       if (verdict.action === 'review') return review(ctx, facts, verdict);
