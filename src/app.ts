@@ -234,11 +234,9 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     // The service is built once the HTTP port (publicUrl) and channels are known; its methods bind late.
     approvals: {
       decide: (input) => service!.decide(input),
-      store: {
-        get: (id) => (service ? service.get(id) : store.get(id)),
-        list: (filter) => (service ? service.list(filter) : store.list(filter)),
-        subscribe: (listener) => store.subscribe(listener),
-      },
+      get: (id) => (service ? service.get(id) : store.get(id)),
+      list: (filter) => (service ? service.list(filter) : store.list(filter)),
+      store,
     },
   });
   const httpAddress = await http.listen(config.http);

@@ -11,12 +11,14 @@ import { HttpError, HttpErrorCode, sendJson } from '../http-error.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /**
- * What the HTTP server needs from approvals: the service's decide() and read access to requests. `store.get`/`list`
- * are the service's (they settle a due request before showing it); `subscribe` is the store's event feed.
+ * What the HTTP server needs from approvals (the approval service has this shape): decide(), reads that settle a due
+ * request before showing it (expired, or its holding instance gone), and the store's event feed.
  */
 export interface ApprovalsApi {
   decide(input: DecideInput): Promise<DecideResult>;
-  readonly store: Pick<PendingStore, 'get' | 'list' | 'subscribe'>;
+  get(id: string): Promise<ApprovalRequest | null>;
+  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRequest[]>;
+  readonly store: Pick<PendingStore, 'subscribe'>;
 }
 
 export const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
@@ -59,14 +61,14 @@ export function registerApprovalRoutes(deps: RouteDeps): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
       throw new HttpError(400, HttpErrorCode.badRequest, `limit must be an integer from 1 to ${MAX_LIST}, got '${limitText}'`);
     }
-    const list = await callStore(() => approvals.store.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit }));
+    const list = await callStore(() => approvals.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit }));
     sendJson(res, 200, { approvals: list.map(toApiJson) });
   });
 
   router.add('GET', '/api/approvals/:id', async (req, res, { params }) => {
     auth.require(req);
     const approvals = requireApprovals(deps);
-    const request = await callStore(() => approvals.store.get(params.id!));
+    const request = await callStore(() => approvals.get(params.id!));
     if (!request) throw notFound(params.id!);
     sendJson(res, 200, toApiJson(request));
   });
