@@ -115,7 +115,6 @@ async function startStore(config: Config, metrics: Metrics, logger: Logger, inst
     metrics.redisUp.set(1);
     return createMemoryStore({ retentionMs: config.approvals.retention });
   }
-  assertClusterPrefix(parseRedisUrl(config.redis), config.redis_key_prefix);
   const redisStore = createRedisStore({
     url: config.redis,
     keyPrefix: config.redis_key_prefix,
@@ -210,6 +209,8 @@ async function startProxy(
 }
 
 export async function startApp({ config, logger, teams: teamsSeams }: AppOptions): Promise<App> {
+  // A bad --redis URL (or a Cluster prefix without a hash tag) stops startup before anything is opened.
+  if (config.redis) assertClusterPrefix(parseRedisUrl(config.redis), config.redis_key_prefix);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
   const upstream = upstreamTarget(config.upstream);

@@ -42,7 +42,6 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
   const target = parseRedisUrl(options.url);
   const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
   const pub: RedisClient = createRedisClient(target, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000, connectTimeout: 2000, retryStrategy });
-  const sub: RedisClient = createRedisClient(target, { connectTimeout: 2000, retryStrategy, maxRetriesPerRequest: null });
   let lastError = 0;
   const onError = (err: Error) => {
     if (Date.now() - lastError > 10_000) {
@@ -51,7 +50,6 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
     }
   };
   pub.on('error', onError);
-  sub.on('error', onError);
   const claimKey = (id: number) => `${keyPrefix}cancel-node:${id}`;
   // Instance names need not be unique; the claim's value must be, so that close() releases only its own claim.
   const claimValue = `${options.instance}/${randomInt(0, 2 ** 47).toString(36)}`;
@@ -71,6 +69,9 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
   }
   if (nodeId === 0) nodeId = randomInt(1, 0x10000);
 
+  // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect (ioredis autoResubscribe).
+  const sub: RedisClient = createRedisClient(target, { connectTimeout: 2000, retryStrategy, maxRetriesPerRequest: null });
+  sub.on('error', onError);
   const handlers = new Set<(pid: number, secret: number) => void>();
   sub.on('message', (channel: string, message: string) => {
     if (channel !== channelOf(nodeId)) return;
@@ -82,11 +83,10 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
       logger.warn('cancel routing: unreadable message on the cancel channel');
     }
   });
-  // Re-subscribe on every (re)connect: the subscription is this instance's address for cancels.
-  sub.on('ready', () => {
-    sub.subscribe(channelOf(nodeId)).catch((err: unknown) => logger.warn({ err }, 'cancel routing: subscribing failed; will retry on reconnect'));
-  });
-  await waitReady(sub, 5000);
+  await Promise.race([
+    sub.subscribe(channelOf(nodeId)).catch((err: unknown) => logger.warn({ err }, 'cancel routing: subscribing failed; cancels for this instance sent to others are lost until it succeeds')),
+    new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+  ]);
 
   const refresh = setInterval(() => {
     pub.set(claimKey(nodeId), claimValue, 'PX', ttlMs).catch(() => undefined);
