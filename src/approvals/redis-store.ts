@@ -264,8 +264,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
     reapLost: (ids) =>
       run('sweep', async () => {
         // Just after (re)connecting, the other instances may not have refreshed their heartbeats yet (after a Redis
-        // restart every heartbeat key may be gone): give them one timeout's grace before judging anyone lost.
-        if (now() - link.availableSince() < instanceTimeoutMs) return [];
+        // restart every heartbeat key may be gone): the periodic sweep gives them one timeout's grace. A question about
+        // given requests (an approver reading them) is answered at once, as a decision is: failing closed.
+        if (ids === undefined && now() - link.availableSince() < instanceTimeoutMs) return [];
         const list = ids ?? (await cmd.zrange(keys.pending, 0, '-1'));
         if (list.length === 0) return [];
         const holders = await Promise.all(list.map((id) => cmd.hget(keys.record(id), 'holder')));

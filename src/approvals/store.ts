@@ -75,7 +75,9 @@ export interface PendingStore {
   /**
    * Withdraws (reason `instance_lost`) every pending request — or those among `ids` — whose holding instance has no live
    * heartbeat. Atomic per request: of several instances sweeping at once, exactly one gets each request back, and that
-   * one records the outcome. The memory store holds only this process's requests and returns [].
+   * one records the outcome. A sweep of all requests waits one instance timeout after (re)connecting, so that other
+   * instances can re-announce themselves; a sweep of given ids does not. The memory store holds only this process's
+   * requests and returns [].
    */
   reapLost(ids?: readonly string[]): Promise<ApprovalRequest[]>;
   /** Every create/update, from any instance sharing the store. Returns an unsubscribe function. */
