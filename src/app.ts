@@ -256,7 +256,16 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     logger,
   });
   const cancelRouter = config.redis
-    ? await createCancelRouter({ url: config.redis, keyPrefix: config.redis_key_prefix, instance, logger, refreshMs: config.approvals.heartbeat_interval, claimTtlMs: config.approvals.instance_timeout })
+    ? await createCancelRouter({
+        url: config.redis,
+        keyPrefix: config.redis_key_prefix,
+        instance,
+        logger,
+        refreshMs: config.approvals.heartbeat_interval,
+        claimTtlMs: config.approvals.instance_timeout,
+        // The store already waited for Redis: when it is down, do not delay serving again.
+        connectWaitMs: store.isAvailable() ? 2000 : 0,
+      })
     : null;
   let started: Awaited<ReturnType<typeof startProxy>>;
   try {

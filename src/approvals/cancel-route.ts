@@ -16,6 +16,8 @@ export interface CancelRouterOptions {
   /** How often the node id claim is refreshed (default 2 s); it lapses after `claimTtlMs` (default 10 s). */
   readonly refreshMs?: number;
   readonly claimTtlMs?: number;
+  /** How long to wait for Redis before taking an unclaimed random node id (default 2 s; 0 when Redis is known to be down). */
+  readonly connectWaitMs?: number;
 }
 
 export interface CancelRouter {
@@ -55,16 +57,19 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
   const claimValue = `${options.instance}/${randomInt(0, 2 ** 47).toString(36)}`;
   const channelOf = (id: number) => `${keyPrefix}cancel:${id}`;
 
-  await waitReady(pub, 5000);
+  await waitReady(pub, options.connectWaitMs ?? 2000);
   // A node id shared by two instances still works (each checks the whole key; the other ignores it), so the claim only
   // makes that unlikely; when Redis is not reachable yet a random id is taken.
   let nodeId = 0;
   for (let i = 0; i < CLAIM_ATTEMPTS && nodeId === 0; i++) {
     const candidate = randomInt(1, 0x10000);
-    try {
-      if ((await pub.set(claimKey(candidate), claimValue, 'PX', ttlMs, 'NX')) === 'OK') nodeId = candidate;
-    } catch {
-      nodeId = candidate;
+    if (pub.status !== 'ready') nodeId = candidate;
+    else {
+      try {
+        if ((await pub.set(claimKey(candidate), claimValue, 'PX', ttlMs, 'NX')) === 'OK') nodeId = candidate;
+      } catch {
+        nodeId = candidate;
+      }
     }
   }
   if (nodeId === 0) nodeId = randomInt(1, 0x10000);
@@ -83,10 +88,10 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
       logger.warn('cancel routing: unreadable message on the cancel channel');
     }
   });
-  await Promise.race([
-    sub.subscribe(channelOf(nodeId)).catch((err: unknown) => logger.warn({ err }, 'cancel routing: subscribing failed; cancels for this instance sent to others are lost until it succeeds')),
-    new Promise((resolve) => setTimeout(resolve, 5000).unref()),
-  ]);
+  const subscribed = sub
+    .subscribe(channelOf(nodeId))
+    .catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'cancel routing: subscribing failed; cancels for this instance sent to others are lost until it succeeds'));
+  if (pub.status === 'ready') await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
   const refresh = setInterval(() => {
     pub.set(claimKey(nodeId), claimValue, 'PX', ttlMs).catch(() => undefined);
@@ -111,8 +116,11 @@ export async function createCancelRouter(options: CancelRouterOptions): Promise<
     async close() {
       clearInterval(refresh);
       handlers.clear();
-      await pub.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, claimKey(nodeId), claimValue).catch(() => undefined);
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      if (pub.status === 'ready') {
+        await pub.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, claimKey(nodeId), claimValue).catch(() => undefined);
+      }
+      // QUIT only on a live connection: on one still trying to connect it would wait in the offline queue.
+      await Promise.allSettled([pub, sub].filter((c) => c.status === 'ready').map((c) => c.quit()));
       pub.disconnect();
       sub.disconnect();
     },

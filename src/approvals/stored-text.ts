@@ -45,6 +45,8 @@ export function wholeText(request: TextFields): { truncated: boolean; length: nu
 
 /** "… (N more bytes, sha256 …)": shown after a cut statement in cards (the console builds the same from the API). Empty when nothing was cut. */
 export function truncationNote(request: TextFields): string {
+  // Checked first: hashing a whole text for every card render of an uncut statement would be wasted work.
+  if (request.sqlTruncated !== true) return '';
   const whole = wholeText(request);
   if (!whole.truncated) return '';
   return `… (${whole.length - Buffer.byteLength(request.sql, 'utf8')} more bytes, sha256 ${whole.sha256})`;

@@ -53,7 +53,7 @@ describe('cancel routing between pgwarden processes', () => {
     await sendCancel(b.port, c.processID, c.secretKey);
     const err = (await running) as pg.DatabaseError;
     expect(err.code).toBe('57014');
-    expect(await sleeping('fault-cancel')).toBe(0);
+    await until(async () => (await sleeping('fault-cancel')) === 0, 'the backend to leave pg_sleep');
 
     const keys = { pid: c.processID, secret: c.secretKey };
     await a.kill9();

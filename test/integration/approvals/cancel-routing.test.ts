@@ -74,7 +74,7 @@ describe('cancel keys routed between instances', () => {
     expect(err).toBeInstanceOf(Error);
     expect(err.code).toBe('57014');
     expect(err.message).toBe('canceling statement due to user request');
-    expect(await sleeping('cancel-running')).toBe(0);
+    await until(async () => (await sleeping('cancel-running')) === 0, 'the backend to leave pg_sleep');
     expect((await c.query('SELECT 1 AS one')).rows[0].one).toBe(1);
     await c.end();
   });
