@@ -20,6 +20,7 @@ import { ownerLookup } from './approvals/identity.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
+import { checkSlackConfig, createSlackChannel, type SlackChannelDeps } from './approvals/channels/slack/slack-channel.js';
 import type { PendingStore } from './approvals/store.js';
 import { createProxy, type Proxy } from './proxy/listener.js';
 import type { Gate } from './proxy/gate.js';
@@ -27,12 +28,15 @@ import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { mountTeamsRoute } from './http/routes/teams.js';
+import { mountSlackRoute } from './http/routes/slack.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Test seams for the Teams channel (fake Bot Connector, local JWKS, token source). */
   readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token'>;
+  /** Test seams for the Slack channel (fake Web API URL, shorter retry backoff). */
+  readonly slack?: Pick<SlackChannelDeps, 'slackApiUrl' | 'retry'>;
 }
 
 export interface App {
@@ -130,12 +134,13 @@ async function startStore(config: Config, metrics: Metrics, logger: Logger, inst
   return redisStore;
 }
 
-/** Step 5: approval channels (webhook, Teams) and the approval service they feed. */
+/** Step 5: approval channels (webhook, Teams, Slack) and the approval service they feed. */
 function startApprovals(
   config: Config,
   parts: { store: PendingStore; audit: AuditWriter; metrics: Metrics; logger: Logger; instance: string; publicUrl: string; http: HttpServer },
   teamsSeams: AppOptions['teams'],
-): { service: Service; teams: ReturnType<typeof createTeamsChannel> | null; hasApprovers: boolean } {
+  slackSeams: AppOptions['slack'],
+): { service: Service; teams: ReturnType<typeof createTeamsChannel> | null; slack: ReturnType<typeof createSlackChannel> | null; hasApprovers: boolean } {
   const { store, audit, metrics, logger, instance, publicUrl, http } = parts;
   let service: Service | null = null;
   const channels: ApprovalChannel[] = [];
@@ -161,6 +166,13 @@ function startApprovals(
     channels.push(teams);
     mountTeamsRoute(http, teams, teams.messagingEndpoint);
   }
+  const slack = config.slack.enabled
+    ? createSlackChannel({ config: config.slack, store, decide: (input) => service!.decide(input), logger, metrics, publicUrl, redactLiterals: config.audit.redact_literals, ...slackSeams })
+    : null;
+  if (slack) {
+    channels.push(slack);
+    mountSlackRoute(http, slack, slack.actionsEndpoint);
+  }
   service = createApprovalService({
     store,
     channels,
@@ -173,9 +185,9 @@ function startApprovals(
     maxStoredSql: config.approvals.max_stored_sql,
     sweepIntervalMs: config.approvals.heartbeat_interval,
   });
-  const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || config.webhook.urls.length > 0;
-  if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, webhook): statements that need review are refused');
-  return { service, teams, hasApprovers };
+  const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || slack !== null || config.webhook.urls.length > 0;
+  if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, slack, webhook): statements that need review are refused');
+  return { service, teams, slack, hasApprovers };
 }
 
 /** Step 6: the proxy listener, gated by policy; cancel keys routable through Redis when instances share one. */
@@ -208,8 +220,9 @@ async function startProxy(
   return { proxy, address: await proxy.listen(listen.host, listen.port) };
 }
 
-export async function startApp({ config, logger, teams: teamsSeams }: AppOptions): Promise<App> {
-  // A bad --redis URL (or a Cluster prefix without a hash tag) stops startup before anything is opened.
+export async function startApp({ config, logger, teams: teamsSeams, slack: slackSeams }: AppOptions): Promise<App> {
+  // Missing Slack secrets, a bad --redis URL (or a Cluster prefix without a hash tag) stop startup before anything listens.
+  if (config.slack.enabled) checkSlackConfig(config.slack);
   if (config.redis) assertClusterPrefix(parseRedisUrl(config.redis), config.redis_key_prefix);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
@@ -243,7 +256,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
   const httpAddress = await http.listen(config.http);
   const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;
 
-  const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams);
+  const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams, slackSeams);
   service = approvals.service;
   const gate = createPolicyGate({
     analyzer,
@@ -293,6 +306,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
       await service?.close();
       await http.close();
       await approvals.teams?.close();
+      await approvals.slack?.close();
       await store.close();
       await audit.close();
     },
