@@ -14,6 +14,9 @@ import { createAuditLog, type AuditWriter } from './audit/writer.js';
 import { createMemoryStore } from './approvals/memory-store.js';
 import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
+import { assertClusterPrefix, parseRedisUrl } from './approvals/redis-connect.js';
+import { createCancelRouter, type CancelRouter } from './approvals/cancel-route.js';
+import { ownerLookup } from './approvals/identity.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams/channel.js';
@@ -122,12 +125,21 @@ function startAudit(config: Config, metrics: Metrics, logger: Logger, instance: 
 }
 
 /** Step 4: the pending-approval store: Redis when configured (serving starts even while it is down), else in memory. */
-async function startStore(config: Config, metrics: Metrics, logger: Logger): Promise<PendingStore> {
+async function startStore(config: Config, metrics: Metrics, logger: Logger, instance: string): Promise<PendingStore> {
   if (!config.redis) {
     metrics.redisUp.set(1);
-    return createMemoryStore();
+    return createMemoryStore({ retentionMs: config.approvals.retention });
   }
-  const redisStore = createRedisStore({ url: config.redis, keyPrefix: config.redis_key_prefix, logger, metrics });
+  const redisStore = createRedisStore({
+    url: config.redis,
+    keyPrefix: config.redis_key_prefix,
+    logger,
+    metrics,
+    instance,
+    retentionMs: config.approvals.retention,
+    heartbeatIntervalMs: config.approvals.heartbeat_interval,
+    instanceTimeoutMs: config.approvals.instance_timeout,
+  });
   // Allowed statements keep flowing while Redis is down; reviews fail closed with 58000.
   if (!(await redisStore.ready(5000))) logger.warn('Redis is not reachable yet: statements that need review are refused until it is');
   return redisStore;
@@ -173,14 +185,32 @@ function startApprovals(
     channels.push(slack);
     mountSlackRoute(http, slack, slack.actionsEndpoint);
   }
-  service = createApprovalService({ store, channels, audit, metrics, logger, instance, publicUrl, progressIntervalMs: config.approvals.progress_interval });
+  service = createApprovalService({
+    store,
+    channels,
+    audit,
+    metrics,
+    logger,
+    instance,
+    publicUrl,
+    progressIntervalMs: config.approvals.progress_interval,
+    maxStoredSql: config.approvals.max_stored_sql,
+    sweepIntervalMs: config.approvals.heartbeat_interval,
+  });
   const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || slack !== null || config.webhook.urls.length > 0;
   if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, slack, webhook): statements that need review are refused');
   return { service, teams, slack, hasApprovers };
 }
 
-/** Step 6: the proxy listener, gated by policy. */
-async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, metrics: Metrics, logger: Logger): Promise<{ proxy: Proxy; address: { host: string; port: number } }> {
+/** Step 6: the proxy listener, gated by policy; cancel keys routable through Redis when instances share one. */
+async function startProxy(
+  config: Config,
+  upstream: UpstreamTarget,
+  gate: Gate,
+  metrics: Metrics,
+  logger: Logger,
+  cancelRouter: CancelRouter | null,
+): Promise<{ proxy: Proxy; address: { host: string; port: number } }> {
   const proxy = createProxy({
     options: {
       upstream,
@@ -194,21 +224,25 @@ async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, 
     logger,
     metrics,
     functionCallFacts,
+    ownerOf: ownerLookup(config.identities),
+    ...(cancelRouter ? { cancelRoute: { nodeId: cancelRouter.nodeId, forward: (pid: number, secret: number) => cancelRouter.forward(pid, secret) } } : {}),
   });
+  cancelRouter?.onCancel((pid, secret) => proxy.cancel(pid, secret));
   const listen = splitHostPort(config.listen);
   return { proxy, address: await proxy.listen(listen.host, listen.port) };
 }
 
 export async function startApp({ config, logger, teams: teamsSeams, slack: slackSeams }: AppOptions): Promise<App> {
-  // Missing Slack secrets stop startup before anything listens.
+  // Missing Slack secrets, a bad --redis URL (or a Cluster prefix without a hash tag) stop startup before anything listens.
   if (config.slack.enabled) checkSlackConfig(config.slack);
+  if (config.redis) assertClusterPrefix(parseRedisUrl(config.redis), config.redis_key_prefix);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
   const upstream = upstreamTarget(config.upstream);
   const analyzer = await startAnalyzer(config, metrics);
   const rules = startRules(config, metrics, logger);
   const audit = await startAudit(config, metrics, logger, instance);
-  const store = await startStore(config, metrics, logger);
+  const store = await startStore(config, metrics, logger, instance);
 
   const httpHostPort = splitHostPort(config.http);
   let service: Service | null = null;
@@ -223,8 +257,13 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     },
     logger,
     ...(config.approvals.public_url ? { publicUrl: config.approvals.public_url } : {}),
-    // The service is built once the HTTP port (publicUrl) and channels are known; decide() binds to it late.
-    approvals: { decide: (input) => service!.decide(input), store },
+    // The service is built once the HTTP port (publicUrl) and channels are known; its methods bind late.
+    approvals: {
+      decide: (input) => service!.decide(input),
+      get: (id) => (service ? service.get(id) : store.get(id)),
+      list: (filter) => (service ? service.list(filter) : store.list(filter)),
+      store,
+    },
   });
   const httpAddress = await http.listen(config.http);
   const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;
@@ -243,11 +282,24 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     metrics,
     logger,
   });
+  const cancelRouter = config.redis
+    ? await createCancelRouter({
+        url: config.redis,
+        keyPrefix: config.redis_key_prefix,
+        instance,
+        logger,
+        refreshMs: config.approvals.heartbeat_interval,
+        claimTtlMs: config.approvals.instance_timeout,
+        // The store already waited for Redis: when it is down, do not delay serving again.
+        connectWaitMs: store.isAvailable() ? 2000 : 0,
+      })
+    : null;
   let started: Awaited<ReturnType<typeof startProxy>>;
   try {
-    started = await startProxy(config, upstream, gate, metrics, logger);
+    started = await startProxy(config, upstream, gate, metrics, logger, cancelRouter);
   } catch (err) {
     await http.close();
+    await cancelRouter?.close();
     throw err;
   }
   const { proxy, address: proxyAddress } = started;
@@ -264,6 +316,7 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     async close() {
       rules.close();
       await proxy.close();
+      await cancelRouter?.close();
       await service?.close();
       await http.close();
       await approvals.teams?.close();

@@ -49,7 +49,12 @@ export const configSchema = z
     listen: hostPort.default('127.0.0.1:7432'),
     upstream: postgresUrl.default('postgres://127.0.0.1:5432'),
     rules: z.string().default(DEFAULT_RULES),
-    redis: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').nullable().default(null),
+    /** redis://, rediss://, redis+sentinel://h:26379[,h…]/MASTER or redis+cluster://h:6379[,h…] (approvals/redis-connect.ts). */
+    redis: z
+      .string()
+      .regex(/^rediss?(\+(sentinel|cluster))?:\/\//, 'expected a redis://, redis+sentinel:// or redis+cluster:// URL')
+      .nullable()
+      .default(null),
     /** Prefix of every Redis key and channel: instances that share approvals use the same one. */
     redis_key_prefix: z.string().min(1).default('pgwarden:'),
     http: hostPort.default('127.0.0.1:7433'),
@@ -75,8 +80,27 @@ export const configSchema = z
         progress_interval: duration('30s'),
         /** identity → bearer token for the HTTP API, the CLI and the console. Also PGWARDEN_API_TOKENS="identity=token,…". */
         api_tokens: z.record(z.string(), secret).default({}),
+        /** Statement texts in approval records (store, API, console, cards) are cut to this many bytes, with a SHA-256 of the whole. */
+        max_stored_sql: bytes('64KiB'),
+        /** How long settled requests (and idempotency keys) stay readable. */
+        retention: duration('24h'),
+        /** How often each instance refreshes its heartbeat in Redis and looks for requests of lost instances. */
+        heartbeat_interval: duration('2s'),
+        /** An instance whose heartbeat is older than this is lost: its held requests are withdrawn (instance_lost). */
+        instance_timeout: duration('10s'),
       })
-      .prefault({}),
+      .prefault({})
+      .refine((a) => a.instance_timeout >= 2 * a.heartbeat_interval, {
+        message: 'approvals.instance_timeout must be at least twice approvals.heartbeat_interval, or one late heartbeat would declare a live instance lost',
+        path: ['instance_timeout'],
+      }),
+    /**
+     * Per identity (the Postgres user name in passthrough mode): `owner` is the agent's human owner, who may never
+     * approve its requests. The identity issue extends the same entries (groups, authentication).
+     */
+    identities: z
+      .record(z.string().min(1), z.object({ owner: z.string().trim().min(1).optional() }).strict())
+      .default({}),
     webhook: z
       .object({
         urls: z.array(z.string().url()).default([]),

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
-import { CancelKeys } from './cancel-keys.js';
+import { CancelKeys, type CancelRoute } from './cancel-keys.js';
 import type { Gate } from './gate.js';
 import { Session, type SessionOptions } from './session.js';
 import { CloseReason } from './session-state.js';
@@ -18,6 +18,10 @@ export interface ProxyDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
+  /** Cancel keys routable between instances sharing a store; without it keys are local (a single instance). */
+  readonly cancelRoute?: CancelRoute;
+  /** The agent's human owner for a user name (config `identities`). */
+  ownerOf?(user: string): string | undefined;
 }
 
 export interface Proxy {
@@ -26,11 +30,14 @@ export interface Proxy {
   close(): Promise<void>;
   readonly sessionCount: number;
   readonly server: net.Server;
+  /** A CancelRequest forwarded by another instance: acts on it if the key is ours. True when it was. */
+  cancel(pid: number, secret: number): boolean;
 }
 
 export function createProxy(deps: ProxyDeps): Proxy {
   const sessions = new Set<Session>();
-  const cancelKeys = new CancelKeys();
+  const cancelKeys = new CancelKeys(deps.cancelRoute?.nodeId ?? 0);
+  const route = deps.cancelRoute;
   let counter = 0;
   const server = net.createServer({ noDelay: true }, (socket) => {
     counter++;
@@ -42,6 +49,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
         options: deps.options,
         gate: deps.gate,
         cancelKeys,
+        ...(route ? { forwardCancel: (pid: number, secret: number) => route.forward(pid, secret) } : {}),
+        ...(deps.ownerOf ? { ownerOf: deps.ownerOf } : {}),
         logger: deps.logger,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
         ...(deps.functionCallFacts ? { functionCallFacts: deps.functionCallFacts } : {}),
@@ -66,6 +75,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
     server,
     get sessionCount() {
       return sessions.size;
+    },
+    cancel(pid, secret) {
+      const target = cancelKeys.lookup(pid, secret);
+      target?.cancel();
+      return target !== undefined;
     },
     listen(host, port) {
       return new Promise((resolve, reject) => {

@@ -32,6 +32,10 @@ export interface SessionDeps {
   /** Current gate (read on every statement, so a rules reload takes effect at once). */
   gate(): Gate;
   readonly cancelKeys: CancelKeys;
+  /** A CancelRequest whose key this instance does not hold: pass it to the instance that minted it (app wires Redis). */
+  forwardCancel?(pid: number, secret: number): void;
+  /** The agent's human owner for a user name (config `identities`), who may never approve its requests. */
+  ownerOf?(user: string): string | undefined;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
@@ -201,7 +205,8 @@ export class Session {
 
   private onCancelRequest(packet: Extract<StartupPacket, { type: 'cancel' }>): void {
     const target = this.deps.cancelKeys.lookup(packet.pid, packet.secret);
-    target?.cancel();
+    if (target) target.cancel();
+    else this.deps.forwardCancel?.(packet.pid, packet.secret);
     this.close(CloseReason.cancelRequest);
   }
 
@@ -223,6 +228,8 @@ export class Session {
     // A newer minor version or protocol options: tell the client what we speak (3.0), as PostgreSQL does.
     if (packet.minor > 0 || unrecognized.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognized));
     this.actor = { user: params.get('user') ?? '', application: params.get('application_name') ?? '', address: this.client.remoteAddress ?? '' };
+    const owner = this.deps.ownerOf?.(this.actor.user);
+    if (owner) this.actor = { ...this.actor, owner };
     this.database = params.get('database') ?? this.actor.user;
     this.state = SessionState.connecting;
     this.startupBuf = rest;

@@ -170,6 +170,8 @@ function renderCard(r) {
   const parts = [head];
   if (r.stated_reason) parts.push(el('p', { class: 'stated' }, [el('span', { class: 'label', text: 'Agent’s stated reason' }), el('span', { text: r.stated_reason })]));
   parts.push(el('pre', { class: 'sql', 'data-testid': 'sql', text: r.sql }));
+  // The store keeps at most approvals.max_stored_sql bytes of a statement: say how much is missing and how to recognise the whole.
+  if (r.sql_truncated) parts.push(el('p', { class: 'small mono', 'data-testid': 'sql-truncated', text: '… (' + (r.sql_length - new TextEncoder().encode(r.sql).length) + ' more bytes, sha256 ' + r.sql_sha256 + ')' }));
   if (r.normalized && r.normalized !== r.sql) parts.push(el('details', { class: 'normalized' }, [el('summary', { text: 'Normalized form' }), el('pre', { class: 'mono', text: r.normalized })]));
   parts.push(facts);
   if (r.rule_reason) parts.push(el('p', { class: 'why' }, [el('span', { class: 'label', text: 'Why held: ' }), el('span', { text: r.rule_reason })]));

@@ -112,6 +112,20 @@ describe('approvals console', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' });
   });
 
+  it('shows how much of a cut statement is missing and the SHA-256 of the whole', async () => {
+    const sha = 'c0ffee'.repeat(10) + 'abcd';
+    const req = pendingRequest({ sql: 'SELECT é', sqlTruncated: true, sqlLength: 70_000, sqlSha256: sha });
+    await srv.store.create(req);
+    const card = page.locator(`[data-testid=pending-request][data-id="${req.id}"]`);
+    await card.waitFor();
+    // 'SELECT é' is 9 UTF-8 bytes: the note counts bytes, as sql_length does.
+    expect(await card.locator('[data-testid=sql-truncated]').textContent()).toBe(`… (69991 more bytes, sha256 ${sha})`);
+    const whole = pendingRequest();
+    await srv.store.create(whole);
+    await page.locator(`[data-testid=pending-request][data-id="${whole.id}"]`).waitFor();
+    expect(await page.locator(`[data-testid=pending-request][data-id="${whole.id}"] [data-testid=sql-truncated]`).count()).toBe(0);
+  });
+
   it('approves with a reason; the request moves to recent decisions', async () => {
     const req = (await srv.store.list({ status: 'pending' })).find((r) => r.rule === 'exports')!;
     const card = page.locator(`[data-testid=pending-request][data-id="${req.id}"]`);

@@ -4,6 +4,7 @@ import type { ApprovalRequest } from '../../request.js';
 import { formatDuration } from '../../../units.js';
 import { approvalUrl } from '../../notice.js';
 import { cardTime, cutToJsonBytes, fitList, fitText, formatUtc, jsonBytes, preserveWhitespace } from './text.js';
+import { truncationNote } from '../../stored-text.js';
 
 /**
  * Verbs of every Action.Execute on our cards. Teams only delivers an `adaptiveCard/action` invoke for an
@@ -262,7 +263,7 @@ function render(layout: Layout): IAdaptiveCard {
   const { request, ctx } = layout;
   const fixed = jsonBytes(assemble(layout, [], []));
   let left = CARD_BUDGET - fixed - 64;
-  const primaryText = ctx.redactLiterals ? request.normalized : request.sql;
+  const primaryText = [ctx.redactLiterals ? request.normalized : request.sql, truncationNote(request)].filter(Boolean).join('\n');
   const showNormalized = !ctx.redactLiterals && request.normalized !== '' && request.normalized !== request.sql;
   const primaryBudget = showNormalized ? Math.floor(left * 0.7) : left;
   const primary = codeLines(primaryText, Math.max(primaryBudget, 0), request.id, ctx.publicUrl);
