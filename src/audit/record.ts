@@ -1,6 +1,6 @@
 // AuditEvent (what modules report) and AuditRecord (one JSON line), plus the canonical serialisation both the writer and `audit verify` use.
 import type { Category } from '../sql/types.js';
-import type { Actor } from '../policy/verdict.js';
+import type { Action, Actor } from '../policy/verdict.js';
 
 export type AuditEventType =
   | 'statement_allowed'
@@ -13,7 +13,20 @@ export type AuditEventType =
   | 'expired'
   | 'withdrawn'
   | 'grant_used'
-  | 'row_budget_exceeded';
+  | 'row_budget_exceeded'
+  /** A held statement's shadow verdict (the approval service writes the statement's own record). */
+  | 'statement_shadow'
+  /** How many reads were not recorded (audit.reads none/sample) since the previous such record, so replay can say what it could not see. */
+  | 'reads_unrecorded';
+
+/** A verdict that was recorded, not enforced (policy Verdict.shadow, snake_case). */
+export interface AuditShadow {
+  readonly action: Action;
+  readonly rule: string | null;
+  readonly reason: string;
+  /** `policy` (shadow-mode rules); `budget` is reserved for result budgets in shadow mode. */
+  readonly source: 'policy' | 'budget';
+}
 
 export interface AuditEvent {
   readonly event: AuditEventType;
@@ -39,6 +52,15 @@ export interface AuditEvent {
   readonly decided_at?: string;
   /** Rows the statement returned or affected, where known (row budget, grants). */
   readonly rows?: number;
+  // Fields added after the first release. They are not in RECORD_KEYS: like any key a verifier does not know, they
+  // sort in code-point order after the fixed keys, so records that carry them verify with older `audit verify`s too.
+  /** The enforced policy verdict's action for the statement (a review can end as statement_denied when approvals are unavailable). */
+  readonly action?: Action;
+  /** What shadow-mode rules would have decided, when it differs from the enforced verdict. */
+  readonly shadow?: AuditShadow;
+  /** reads_unrecorded: reads decided but not written to the log since `since`. */
+  readonly count?: number;
+  readonly since?: string;
 }
 
 /** What producers call. `append` never blocks the data path; `appendDurable` resolves once the record is written (strict mode). */
