@@ -11,6 +11,7 @@ import { loadRules } from './policy/load.js';
 import { reload as reloadRules, watchRules, type RulesWatcher } from './policy/watch.js';
 import type { RuleSet } from './policy/evaluate.js';
 import { createAuditLog, type AuditWriter } from './audit/writer.js';
+import { createReadTally } from './audit/read-tally.js';
 import { createMemoryStore } from './approvals/memory-store.js';
 import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
@@ -205,13 +206,15 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
 
   const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams);
   service = approvals.service;
+  // Reads audit.reads leaves out are counted into `reads_unrecorded` records (replay reports what it could not see).
+  const readTally = createReadTally(audit);
   const gate = createPolicyGate({
     analyzer,
     rules: () => rules.current(),
     approvals: approvals.hasApprovers ? service : null,
     audit,
     auditRequired: config.audit.required,
-    shouldAuditRead: () => audit.shouldAuditRead(),
+    shouldAuditRead: () => readTally.shouldAuditRead(),
     metrics,
     logger,
   });
@@ -240,6 +243,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
       await http.close();
       await approvals.teams?.close();
       await store.close();
+      readTally.close();
       await audit.close();
     },
   };
