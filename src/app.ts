@@ -12,6 +12,7 @@ import { reload as reloadRules, watchRules, type RulesWatcher } from './policy/w
 import type { RuleSet } from './policy/evaluate.js';
 import { createAuditLog, type AuditWriter } from './audit/writer.js';
 import { createReadTally } from './audit/read-tally.js';
+import { createSuggestionsProvider } from './audit/learn.js';
 import { createMemoryStore } from './approvals/memory-store.js';
 import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
@@ -200,6 +201,8 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
     ...(config.approvals.public_url ? { publicUrl: config.approvals.public_url } : {}),
     // The service is built once the HTTP port (publicUrl) and channels are known; decide() binds to it late.
     approvals: { decide: (input) => service!.decide(input), store },
+    // Rule suggestions for approvers, learned from this instance's own audit file (docs/rules.md, "Suggestions").
+    ...(config.audit.file ? { suggestions: createSuggestionsProvider({ file: config.audit.file, rules: () => rules.current(), maxRows: config.limits.max_rows }) } : {}),
   });
   const httpAddress = await http.listen(config.http);
   const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;

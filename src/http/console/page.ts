@@ -52,6 +52,15 @@ export const CONSOLE_HTML = `<!doctype html>
       <tbody id="recent"></tbody>
     </table>
     <p id="recent-empty" class="empty">No decisions yet.</p>
+
+    <section id="suggestions-section" class="suggestions-section" hidden>
+      <div class="section-head">
+        <h2>Make it a rule? <span class="count" id="suggestion-count">0</span></h2>
+        <p class="muted">Statement shapes approvers decided the same way again and again this week. Nothing changes until someone commits the rule: copy it, with its fixtures, into your rules.</p>
+      </div>
+      <div id="suggestions" class="suggestions"></div>
+      <p id="suggestions-empty" class="empty">No suggestions yet: they appear once a statement shape has been decided the same way three times.</p>
+    </section>
   </section>
 </main>
 </body>
