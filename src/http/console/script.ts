@@ -319,7 +319,8 @@ function renderSuggestion(s) {
   fact('Database', el('span', { class: 'mono', text: s.database }));
   fact(s.action === 'allow' ? 'Approved by' : 'Denied by', approvers);
   fact('Held by rule', (s.held_by || []).join(', '));
-  fact('Seen', formatTime(s.first_seen) + ' – ' + formatTime(s.last_seen));
+  const first = formatTime(s.first_seen), last = formatTime(s.last_seen);
+  fact('Seen', first === last ? first : first + ' – ' + last);
   if (s.tables && s.tables.length) fact('Tables', el('span', { class: 'mono', text: s.tables.join(', ') }));
   const place = s.place_before ? 'Add it above rule ' + s.place_before.rule + ' (' + s.place_before.file + ':' + s.place_before.line + ').' : 'Add it above the rules that decide this shape today.';
   return el('article', { class: 'card suggestion ' + s.action, 'data-testid': 'suggestion', 'data-id': s.id }, [
