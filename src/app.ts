@@ -69,10 +69,19 @@ interface LiveRules {
   close(): void;
 }
 
+/** Shadow-mode rules are recorded, not enforced: say so whenever such rules come into force (docs/rules.md, "Shadow mode"). */
+function logShadowMode(ruleSet: RuleSet, path: string, logger: Logger): void {
+  if (!ruleSet.hasShadow) return;
+  const shadow = ruleSet.rules.filter((r) => r.mode === 'shadow').map((r) => r.id);
+  if (ruleSet.defaults.mode === 'shadow') logger.warn({ rules: path, shadow_rules: shadow.length }, 'defaults.mode is shadow: only rules with mode: enforce are enforced; every other statement runs and its verdict is only recorded');
+  else logger.info({ rules: path, shadow_rules: shadow }, 'shadow-mode rules are recorded, not enforced');
+}
+
 /** Step 2: the rules, watched for changes; an invalid new version is refused and the old rules stay in force. */
 function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules {
   let ruleSet: RuleSet = loadRules(config.rules);
   for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+  logShadowMode(ruleSet, config.rules, logger);
   metrics.rulesLoaded.set(ruleSet.rules.length);
   const apply = (result: ReturnType<typeof reloadRules>): boolean => {
     if (!result.ok) {
@@ -84,6 +93,7 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
     metrics.rulesReloads.inc({ result: 'ok' });
     metrics.rulesLoaded.set(ruleSet.rules.length);
     for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+    logShadowMode(ruleSet, config.rules, logger);
     logger.info({ rules: config.rules, count: ruleSet.rules.length }, 'rules reloaded');
     return true;
   };

@@ -8,7 +8,7 @@ import { createAnalyzer, loadSqlParser } from '../sql/analyze.js';
 import { scanAuditFiles, type ScanSummary } from './read.js';
 
 /** Parse-cache entries for a replay: repeated texts are free, repeated shapes nearly so (sql/shape.ts). */
-const REPLAY_CACHE_ENTRIES = 50_000;
+const REPLAY_CACHE_ENTRIES = 10_000;
 
 export interface LogWindow {
   readonly files: readonly string[];
@@ -66,7 +66,21 @@ export async function suggestFromAuditFiles(w: LogWindow & { ruleSet: RuleSet; m
 
   // Second pass: each suggestion replayed on its own (its fingerprints only: nothing else can change).
   const replays = suggestions.map((s) => ({ s, replay: createReplay({ ruleSet: withRuleFirst(w.ruleSet, s.id, s.rule_yaml), analyze, examples: 0, onlyFingerprints: new Set(s.fingerprints) }) }));
-  if (replays.length > 0) await scanAuditFiles(w.files, (record, where) => { for (const r of replays) r.replay.add(record, where); }, scanOptions(w));
+  // A suggestion's rule requires its user and database: only those records can change (and need analyzing) for it.
+  // Outcome records carry no statement but are needed to know how held statements ended.
+  const isOutcome = (record: Record<string, unknown>) => record.event === 'approved' || record.event === 'denied' || record.event === 'expired' || record.event === 'withdrawn';
+  const userOf = (record: Record<string, unknown>) => (record.actor !== null && typeof record.actor === 'object' ? (record.actor as Record<string, unknown>).user : undefined);
+  if (replays.length > 0) {
+    await scanAuditFiles(
+      w.files,
+      (record, where) => {
+        const outcome = isOutcome(record);
+        const user = userOf(record);
+        for (const r of replays) if (outcome || (user === r.s.user && record.database === r.s.database)) r.replay.add(record, where);
+      },
+      scanOptions(w),
+    );
+  }
   return {
     suggestions: replays.map(({ s, replay }) => {
       const report = replay.finish(0);
@@ -111,9 +125,10 @@ export function createSuggestionsProvider(options: { file: string; rules: () => 
     async list(query) {
       const ruleSet = options.rules();
       const st = await stat(options.file).catch(() => ({ size: 0, mtimeMs: 0 }));
-      // The window start is rounded to the minute so that repeated requests share one computation.
+      // The window start is rounded to the minute so that repeated requests share one computation. The file grows with
+      // every statement, so a result is reused for ttlMs whatever was appended since (new rules recompute at once).
       const since = new Date(Math.floor(query.since.getTime() / 60_000) * 60_000);
-      const key = `${since.toISOString()}|${query.minDecisions}|${st.size}|${st.mtimeMs}`;
+      const key = `${since.toISOString()}|${query.minDecisions}`;
       const now = Date.now();
       if (last && last.key === key && last.ruleSet === ruleSet && now - last.at < ttlMs) return last.result;
       const result = st.size === 0

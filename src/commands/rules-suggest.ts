@@ -4,6 +4,7 @@ import { styleText } from 'node:util';
 import { Command, Option } from 'commander';
 import { suggestFromAuditFiles, type SuggestionsResult } from '../audit/learn.js';
 import { AuditReadError } from '../audit/verify.js';
+import { DEFAULT_RULES } from '../config.js';
 import { loadRules } from '../policy/load.js';
 import { DEFAULT_MIN_DECISIONS } from '../policy/rule-suggestions.js';
 import { n, parseCount, parseSince, parseUntil } from './learn-options.js';
@@ -73,7 +74,7 @@ export function registerSuggest(rules: Command): void {
     .command('suggest')
     .description('propose rules (with fixtures) from repeated approver decisions on one statement shape; changes nothing')
     .requiredOption('--audit <files...>', 'audit JSON-lines files (.gz too)')
-    .addOption(new Option('--rules <path>', 'the rules in force (suggestions are for what they still hold or let through)').env('PGWARDEN_RULES').makeOptionMandatory())
+    .addOption(new Option('--rules <path>', 'the rules in force: suggestions are for shapes they still hold (default: the shipped rules/default.yaml)').env('PGWARDEN_RULES').default(DEFAULT_RULES, 'rules/default.yaml'))
     .option('--min-decisions <n>', 'same-way decisions on one shape (fingerprint × user × database) before a rule is suggested', parseCount(1), DEFAULT_MIN_DECISIONS)
     .option('--since <when>', 'only decisions from this time: a duration back from now (7d) or ISO 8601', (v) => parseSince(v))
     .option('--until <time>', 'only decisions before this ISO 8601 time', parseUntil)

@@ -6,7 +6,6 @@
 // were recorded. Capped texts, texts whose facts depended on a redacted literal (`LIMIT 50000` stored as `LIMIT $1`),
 // EXECUTEs of statements prepared outside the log and fast-path calls are counted as not re-judgeable, never guessed.
 import type { SqlSession, TextFacts } from '../sql/types.js';
-import { VerdictCache } from './cache.js';
 import {
   excerpt,
   isApproved,
@@ -153,7 +152,6 @@ export interface Replay {
 export function createReplay(options: ReplayOptions): Replay {
   const { ruleSet, analyze, onlyFingerprints } = options;
   const maxExamples = options.examples ?? 3;
-  const cache = new VerdictCache();
   const sessions = new Map<string, SqlSession>();
   const outcomes = new Map<string, OutcomeRecord>();
   const deferred: Deferred[] = [];
@@ -291,7 +289,8 @@ export function createReplay(options: ReplayOptions): Replay {
       if (st.categories !== null && !sameCategories(st.categories, facts.categories)) return notJudged('facts_differ', st, where);
       if (onlyFingerprints !== undefined && !facts.statements.some((s) => onlyFingerprints.has(s.fingerprint))) return;
       rejudged += 1;
-      const verdict = cache.evaluate(ruleSet, facts, st.actor!, { database: st.database!, inTransactionBlock: false, now: st.time ?? new Date(0) });
+      // Evaluated directly: a log's texts mostly differ in literals, so a verdict cache keyed by text would only allocate.
+      const verdict = ruleSet.evaluate(facts, st.actor!, { database: st.database!, inTransactionBlock: false, now: st.time ?? new Date(0) });
       if (verdict.shadow) {
         const key = `${verdict.shadow.rule ?? 'default'}:${verdict.shadow.action}`;
         shadow[key] = (shadow[key] ?? 0) + 1;

@@ -170,7 +170,7 @@ describe('console: suggested rules', () => {
     // Copy puts the YAML on the clipboard (or selects it where the clipboard is not available).
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.api });
     await allow.locator('button.copy').first().click();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(yaml);
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(yaml);
     expect(errors).toEqual([]);
   });
 });
