@@ -121,6 +121,8 @@ export interface SuggestionsProvider {
 export function createSuggestionsProvider(options: { file: string; rules: () => RuleSet; maxRows: number; ttlMs?: number }): SuggestionsProvider {
   const ttlMs = options.ttlMs ?? 60_000;
   let last: { key: string; ruleSet: RuleSet; at: number; result: Promise<SuggestionsResult> } | null = null;
+  // One computation at a time: requests for other windows wait instead of scanning the file side by side.
+  let queue: Promise<unknown> = Promise.resolve();
   return {
     async list(query) {
       const ruleSet = options.rules();
@@ -133,7 +135,8 @@ export function createSuggestionsProvider(options: { file: string; rules: () => 
       if (last && last.key === key && last.ruleSet === ruleSet && now - last.at < ttlMs) return last.result;
       const result = st.size === 0
         ? Promise.resolve({ suggestions: [], decisions: 0, mixed: 0, min_decisions: query.minDecisions, files: [options.file], since: since.toISOString(), computed_at: new Date().toISOString() })
-        : suggestFromAuditFiles({ files: [options.file], since, maxRows: options.maxRows, ruleSet, minDecisions: query.minDecisions });
+        : queue.then(() => suggestFromAuditFiles({ files: [options.file], since, maxRows: options.maxRows, ruleSet, minDecisions: query.minDecisions }));
+      queue = result.catch(() => undefined);
       last = { key, ruleSet, at: now, result };
       result.catch(() => {
         if (last?.result === result) last = null;

@@ -69,3 +69,29 @@ describe('read tally (reads_unrecorded)', () => {
     expect(events[1]).toMatchObject({ event: 'reads_unrecorded', count: 1 });
   });
 });
+
+describe('suggestions provider (GET /api/suggestions)', () => {
+  it('reuses one computation per window within its ttl, and recomputes when the rules change', async () => {
+    const { createSuggestionsProvider } = await import('../../../src/audit/learn.js');
+    const { parseRules } = await import('../../../src/policy/load.js');
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-provider-'));
+    const file = join(dir, 'audit.jsonl');
+    const actor = { user: 'agent', application: '', address: '10.0.0.1' };
+    const lines: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ts = new Date(Date.now() - 3600_000 + i * 1000).toISOString();
+      lines.push(JSON.stringify({ seq: 2 * i + 1, ts, event: 'review_requested', actor, database: 'app', sql: 'TRUNCATE staging', categories: ['ddl'], rule: 'ddl', request_id: `apr_${i}` }));
+      lines.push(JSON.stringify({ seq: 2 * i + 2, ts, event: 'denied', request_id: `apr_${i}`, by: 'alice@example.com', reason: 'nightly job only' }));
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    let rules = parseRules('rules:\n  - id: ddl\n    match: { category: ddl }\n    action: review\n');
+    const provider = createSuggestionsProvider({ file, rules: () => rules, maxRows: 10_000 });
+    const since = new Date(Date.now() - 7 * 24 * 3600_000);
+    const first = await provider.list({ since, minDecisions: 3 });
+    expect(await provider.list({ since, minDecisions: 3 })).toBe(first); // the same result object: computed once
+    expect(first.suggestions.map((s) => [s.action, s.denied])).toEqual([['deny', 3]]);
+    rules = parseRules('rules:\n  - id: no-truncate\n    match: { kind: truncate }\n    action: deny\n');
+    const after = await provider.list({ since, minDecisions: 3 });
+    expect(after.suggestions).toEqual([]); // the rules in force already refuse the shape
+  });
+});

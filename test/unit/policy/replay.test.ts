@@ -56,7 +56,7 @@ function replay(records: Record<string, unknown>[], rules = NEW): ReplayReport {
   return r.finish();
 }
 
-describe('replay', () => {
+describe('replay', { timeout: 30_000 }, () => {
   const log = [
     // Reviewed DROP approved by a human → now denied by no-drop (denied-approved).
     rec({ event: 'review_requested', actor: agent, sql: 'DROP TABLE old_orders', categories: ['ddl'], rule: 'ddl', request_id: 'apr_1' }),

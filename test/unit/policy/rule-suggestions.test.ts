@@ -46,7 +46,7 @@ function suggest(records: Record<string, unknown>[], min = 3): { suggestions: Su
   return s.finish();
 }
 
-describe('rules suggest', () => {
+describe('rules suggest', { timeout: 30_000 }, () => {
   it('suggests an allow rule for a shape approved N times and never denied, pinned to user, database, kind, tables and seen categories', () => {
     const log = [1, 2, 3].flatMap((i) => decided(`SELECT id, total FROM orders WHERE id = ${i} LIMIT 10`, 'approved', { by: i === 3 ? 'bob@example.com' : 'alice@example.com' }));
     const { suggestions, decisions } = suggest(log);
