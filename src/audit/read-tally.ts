@@ -17,15 +17,17 @@ export interface ReadTally {
 export function createReadTally(audit: AuditLog & { shouldAuditRead(): boolean }, options: { intervalMs?: number; now?: () => Date } = {}): ReadTally {
   const now = options.now ?? (() => new Date());
   let count = 0;
-  let since: string | null = null;
+  let firstAt: string | null = null;
+  let lastAt: string | null = null;
   let closed = false;
 
   const flush = (): void => {
-    if (count === 0 || since === null) return;
+    if (count === 0 || firstAt === null || lastAt === null) return;
     // append() never blocks the data path; a lost tally (audit down) only makes replay's count low, not wrong in kind.
-    audit.append({ event: 'reads_unrecorded', count, since });
+    audit.append({ event: 'reads_unrecorded', count, first_at: firstAt, last_at: lastAt });
     count = 0;
-    since = null;
+    firstAt = null;
+    lastAt = null;
   };
   const timer = setInterval(flush, options.intervalMs ?? READ_TALLY_INTERVAL_MS);
   timer.unref();
@@ -34,7 +36,8 @@ export function createReadTally(audit: AuditLog & { shouldAuditRead(): boolean }
     shouldAuditRead() {
       if (audit.shouldAuditRead()) return true;
       if (!closed) {
-        if (count === 0) since = now().toISOString();
+        lastAt = now().toISOString();
+        if (count === 0) firstAt = lastAt;
         count += 1;
       }
       return false;

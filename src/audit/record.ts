@@ -58,9 +58,10 @@ export interface AuditEvent {
   readonly action?: Action;
   /** What shadow-mode rules would have decided, when it differs from the enforced verdict. */
   readonly shadow?: AuditShadow;
-  /** reads_unrecorded: reads decided but not written to the log since `since`. */
+  /** reads_unrecorded: reads decided but not written to the log between `first_at` and `last_at` (ISO 8601). */
   readonly count?: number;
-  readonly since?: string;
+  readonly first_at?: string;
+  readonly last_at?: string;
 }
 
 /** What producers call. `append` never blocks the data path; `appendDurable` resolves once the record is written (strict mode). */

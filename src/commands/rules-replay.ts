@@ -80,6 +80,8 @@ export function formatReplay(r: ReplayReport, files: number, failOn: readonly Fa
       ? `  reads: ${n(r.reads.recorded)} recorded and re-judged; ${styleText('yellow', `${n(r.reads.not_recorded)} not in the log`)} (audit.reads) — their verdicts under the new rules are unknown`
       : `  reads: ${n(r.reads.recorded)} recorded; the log reports no unrecorded reads (audit.reads: all, or a log without reads_unrecorded records)`,
   );
+  if (r.summarized > 0) out.push(`  ${n(r.summarized)} denied statement(s) were summarised by the writer (repeated denials of one shape by one actor): judged by each summary's sample`);
+  if (r.records_lost > 0) out.push(`  ${styleText('yellow', `${n(r.records_lost)} record(s) were lost`)} while the audit file failed (records_lost): the log is incomplete`);
   if (r.changed + r.rule_changed === 0) {
     out.push(styleText('green', 'no recorded statement would be decided differently'));
   } else {

@@ -12,6 +12,10 @@ const STATEMENT_EVENTS: Readonly<Record<string, Action>> = {
   statement_denied: 'deny',
   review_requested: 'review',
   grant_used: 'review',
+  // Allowed by policy, refused because its audit record could not be written (audit.required).
+  statement_refused: 'allow',
+  // `count` denials of one shape by one actor, summarised by the writer with one of them as the sample.
+  denials_summarized: 'deny',
 };
 
 export const OUTCOME_EVENTS = ['approved', 'denied', 'expired', 'withdrawn'] as const;
@@ -45,17 +49,24 @@ export interface StatementRecord {
   readonly seq: number | null;
   /** The immediate outcome when the record itself says it (allowed, denied, grant); null for a held statement. */
   readonly outcome: Outcome | null;
+  /** How many statements the record stands for: `count` of a denials_summarized record (judged by its sample), else 1. */
+  readonly weight: number;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const isAction = (v: unknown): v is Action => v === 'allow' || v === 'deny' || v === 'review';
 
 /**
- * A text whose stored form was cut to a length limit (with a digest of the whole) is not the statement that ran.
- * Recognised markers: `sql_sha256` (digest of the full text), `sql_truncated: true` or `sql_capped: true`.
+ * The text to judge again: `sql`, else `normalized`. A text the writer cut to its length limit carries the digest of the
+ * whole (`sql_sha256` / `normalized_sha256`, with `…_bytes`): it is not the statement that ran and is never used.
+ * `capped` is true when a text was there but every stored form was cut.
  */
-export function isCappedRecord(r: LoggedRecord): boolean {
-  return typeof r.sql_sha256 === 'string' || r.sql_truncated === true || r.sql_capped === true;
+export function storedText(r: LoggedRecord): { text: string | null; isNormalizedOnly: boolean; capped: boolean } {
+  const sql = typeof r.sql === 'string' && r.sql_sha256 === undefined ? r.sql : null;
+  if (sql !== null) return { text: sql, isNormalizedOnly: false, capped: false };
+  const normalized = typeof r.normalized === 'string' && r.normalized_sha256 === undefined ? r.normalized : null;
+  if (normalized !== null) return { text: normalized, isNormalizedOnly: true, capped: false };
+  return { text: null, isNormalizedOnly: false, capped: r.sql_sha256 !== undefined || r.normalized_sha256 !== undefined };
 }
 
 function actorOf(v: unknown): Actor | null {
@@ -74,23 +85,22 @@ export function statementRecord(r: LoggedRecord): StatementRecord | null {
   const implied = STATEMENT_EVENTS[event];
   if (implied === undefined) return null;
   const action = isAction(r.action) ? r.action : implied;
-  const sql = str(r.sql);
-  const normalized = str(r.normalized);
+  const { text, isNormalizedOnly, capped } = storedText(r);
   const actor = actorOf(r.actor);
   const database = str(r.database);
-  const capped = isCappedRecord(r);
-  const text = capped ? null : (sql ?? normalized);
   const problem: NotRejudgeable | null = capped ? 'capped' : text === null ? 'no_text' : actor === null || database === null ? 'no_actor' : null;
   const ts = str(r.ts);
   const time = ts === null ? null : new Date(ts);
   const categories = Array.isArray(r.categories) && r.categories.every((c) => typeof c === 'string') ? (r.categories as string[]) : null;
-  const outcome: Outcome | null = event === 'grant_used' ? 'granted' : action === 'allow' ? 'ran' : event === 'statement_denied' ? 'refused' : null;
+  const outcome: Outcome | null =
+    event === 'grant_used' ? 'granted' : event === 'statement_refused' || event === 'statement_denied' || event === 'denials_summarized' ? 'refused' : action === 'allow' ? 'ran' : null;
+  const weight = event === 'denials_summarized' && typeof r.count === 'number' && Number.isInteger(r.count) && r.count > 0 ? r.count : 1;
   return {
     event,
     action,
     rule: str(r.rule),
     text,
-    isNormalizedOnly: sql === null && normalized !== null,
+    isNormalizedOnly,
     problem,
     actor,
     database,
@@ -101,6 +111,7 @@ export function statementRecord(r: LoggedRecord): StatementRecord | null {
     connectionId: str(r.connection_id),
     seq: typeof r.seq === 'number' ? r.seq : null,
     outcome,
+    weight,
   };
 }
 
@@ -124,6 +135,11 @@ export function outcomeRecord(r: LoggedRecord): OutcomeRecord | null {
 /** The count of a `reads_unrecorded` record, else 0. */
 export function unrecordedReads(r: LoggedRecord): number {
   return r.event === 'reads_unrecorded' && typeof r.count === 'number' && r.count > 0 ? r.count : 0;
+}
+
+/** The count of a `records_lost` record (the writer could not keep them while the audit file failed), else 0. */
+export function lostRecords(r: LoggedRecord): number {
+  return r.event === 'records_lost' && typeof r.count === 'number' && r.count > 0 ? r.count : 0;
 }
 
 /** Outcomes where a human let the statement run. */

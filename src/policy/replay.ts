@@ -9,6 +9,7 @@ import type { SqlSession, TextFacts } from '../sql/types.js';
 import {
   excerpt,
   isApproved,
+  lostRecords,
   outcomeRecord,
   sameCategories,
   statementRecord,
@@ -91,6 +92,10 @@ export interface ReplayReport {
   readonly rule_changed: number;
   readonly not_rejudgeable: { total: number } & Record<NotRejudgeable, number> & { examples: ReplayExample[] };
   readonly reads: { readonly recorded: number; readonly not_recorded: number };
+  /** Statements counted in `denials_summarized` records: judged by the summary's sample (same actor, database, rule, shape). */
+  readonly summarized: number;
+  /** Records the writer reported lost (`records_lost`) while its audit file failed: the log is that much incomplete. */
+  readonly records_lost: number;
   /** `allow→review`: n, … (action changes only). */
   readonly transitions: Record<string, number>;
   readonly approvals: {
@@ -123,8 +128,8 @@ interface Deferred {
 
 const MAX_SESSIONS = 10_000;
 
-function bump(counts: OutcomeCounts, o: Outcome): void {
-  counts[o] = (counts[o] ?? 0) + 1;
+function bump(counts: OutcomeCounts, o: Outcome, by = 1): void {
+  counts[o] = (counts[o] ?? 0) + by;
 }
 
 function failConditions(from: Action, to: Action, outcome: Outcome): FailOn[] {
@@ -171,6 +176,8 @@ export function createReplay(options: ReplayOptions): Replay {
   let required = 0;
   let readsRecorded = 0;
   let readsNotRecorded = 0;
+  let recordsLost = 0;
+  let summarized = 0;
   let first: string | null = null;
   let last: string | null = null;
 
@@ -208,16 +215,16 @@ export function createReplay(options: ReplayOptions): Replay {
   }
 
   function notJudged(reason: NotRejudgeable, st: StatementRecord, where: { file: string; line: number }): void {
-    notRejudgeable.total += 1;
-    notRejudgeable[reason] += 1;
+    notRejudgeable.total += st.weight;
+    notRejudgeable[reason] += st.weight;
     if (notRejudgeable.examples.length < maxExamples * 2) notRejudgeable.examples.push(example(st, where, st.outcome ?? 'pending'));
   }
 
-  /** `isRequest`: the record is a review_requested (an approval request was made for it). */
-  function count(from: Action, to: Action, outcome: Outcome, ruleGroup: RuleChange | null, shapeGroup: ShapeChange, isRequest: boolean): void {
-    if (ruleGroup) bump(ruleGroup.outcomes, outcome);
-    bump(shapeGroup.outcomes, outcome);
-    for (const f of failConditions(from, to, outcome)) failOn[f] += 1;
+  /** `isRequest`: the record is a review_requested (an approval request was made for it); `w`: statements it stands for. */
+  function count(from: Action, to: Action, outcome: Outcome, ruleGroup: RuleChange | null, shapeGroup: ShapeChange, isRequest: boolean, w = 1): void {
+    if (ruleGroup) bump(ruleGroup.outcomes, outcome, w);
+    bump(shapeGroup.outcomes, outcome, w);
+    for (const f of failConditions(from, to, outcome)) failOn[f] += w;
     if (isRequest && to !== 'review') {
       saved += 1;
       bump(savedOutcomes, outcome);
@@ -227,14 +234,14 @@ export function createReplay(options: ReplayOptions): Replay {
   function recordChange(st: StatementRecord, facts: TextFacts, verdict: Verdict, where: { file: string; line: number }): void {
     const from = st.action;
     const to = verdict.action;
-    const isActionChange = from !== to;
-    if (isActionChange) {
-      changed += 1;
+    const w = st.weight;
+    if (from !== to) {
+      changed += w;
       const t = `${from}→${to}`;
-      transitions[t] = (transitions[t] ?? 0) + 1;
-      if (to === 'review') required += 1;
+      transitions[t] = (transitions[t] ?? 0) + w;
+      if (to === 'review') required += w;
     } else {
-      ruleChanged += 1;
+      ruleChanged += w;
     }
     const ruleKey = `${from}\u0000${to}\u0000${st.rule ?? ''}\u0000${verdict.rule ?? ''}`;
     let ruleGroup = byRule.get(ruleKey);
@@ -242,7 +249,7 @@ export function createReplay(options: ReplayOptions): Replay {
       ruleGroup = { from, to, old_rule: st.rule, new_rule: verdict.rule, count: 0, outcomes: {}, examples: [] };
       byRule.set(ruleKey, ruleGroup);
     }
-    ruleGroup.count += 1;
+    ruleGroup.count += w;
     const fingerprint = facts.statements.map((s) => s.fingerprint).join(' ');
     const shapeKey = `${fingerprint}\u0000${from}\u0000${to}`;
     let shapeGroup = byShape.get(shapeKey);
@@ -250,7 +257,7 @@ export function createReplay(options: ReplayOptions): Replay {
       shapeGroup = { fingerprint, normalized: excerpt(facts.statements.map((s) => s.normalized).join('; ')), from, to, count: 0, users: [], databases: [], outcomes: {}, examples: [] };
       byShape.set(shapeKey, shapeGroup);
     }
-    shapeGroup.count += 1;
+    shapeGroup.count += w;
     const user = st.actor!.user;
     if (!shapeGroup.users.includes(user) && shapeGroup.users.length < 20) shapeGroup.users.push(user);
     if (!shapeGroup.databases.includes(st.database!) && shapeGroup.databases.length < 20) shapeGroup.databases.push(st.database!);
@@ -260,7 +267,7 @@ export function createReplay(options: ReplayOptions): Replay {
     if (ex && ruleGroup.examples.length < maxExamples) ruleGroup.examples.push(ex);
     if (ex && shapeGroup.examples.length < maxExamples) shapeGroup.examples.push(ex);
     // A held statement's outcome is in a later record (approved, denied, …): counted in finish().
-    if (known !== null || st.requestId === null) count(from, to, known ?? 'pending', ruleGroup, shapeGroup, false);
+    if (known !== null || st.requestId === null) count(from, to, known ?? 'pending', ruleGroup, shapeGroup, false, w);
     else deferred.push({ requestId: st.requestId, from, to, ruleGroup, shapeGroup, example: ex });
   }
 
@@ -271,6 +278,11 @@ export function createReplay(options: ReplayOptions): Replay {
         readsNotRecorded += reads;
         return;
       }
+      const lost = lostRecords(record);
+      if (lost > 0) {
+        recordsLost += lost;
+        return;
+      }
       const outcome = outcomeRecord(record);
       if (outcome) {
         outcomes.set(outcome.requestId, outcome);
@@ -278,7 +290,8 @@ export function createReplay(options: ReplayOptions): Replay {
       }
       const st = statementRecord(record);
       if (st === null) return;
-      statements += 1;
+      statements += st.weight;
+      if (st.weight > 1) summarized += st.weight;
       if (st.event === 'statement_read') readsRecorded += 1;
       if (st.ts !== null) {
         if (first === null || st.ts < first) first = st.ts;
@@ -288,15 +301,15 @@ export function createReplay(options: ReplayOptions): Replay {
       const facts = factsOf(st);
       if (st.categories !== null && !sameCategories(st.categories, facts.categories)) return notJudged('facts_differ', st, where);
       if (onlyFingerprints !== undefined && !facts.statements.some((s) => onlyFingerprints.has(s.fingerprint))) return;
-      rejudged += 1;
+      rejudged += st.weight;
       // Evaluated directly: a log's texts mostly differ in literals, so a verdict cache keyed by text would only allocate.
       const verdict = ruleSet.evaluate(facts, st.actor!, { database: st.database!, inTransactionBlock: false, now: st.time ?? new Date(0) });
       if (verdict.shadow) {
         const key = `${verdict.shadow.rule ?? 'default'}:${verdict.shadow.action}`;
-        shadow[key] = (shadow[key] ?? 0) + 1;
+        shadow[key] = (shadow[key] ?? 0) + st.weight;
       }
       if (verdict.action === st.action && (verdict.rule === st.rule || verdict.action === 'allow')) {
-        unchanged += 1;
+        unchanged += st.weight;
         return;
       }
       recordChange(st, facts, verdict, where);
@@ -322,6 +335,8 @@ export function createReplay(options: ReplayOptions): Replay {
         rule_changed: ruleChanged,
         not_rejudgeable: notRejudgeable,
         reads: { recorded: readsRecorded, not_recorded: readsNotRecorded },
+        summarized,
+        records_lost: recordsLost,
         transitions,
         approvals: { saved, required, saved_outcomes: savedOutcomes },
         fail_on: failOn,

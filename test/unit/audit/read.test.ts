@@ -61,12 +61,14 @@ describe('read tally (reads_unrecorded)', () => {
     const tally = createReadTally(log, { intervalMs: 1000 });
     expect([1, 2, 3, 4, 5].map(() => tally.shouldAuditRead())).toEqual([true, false, false, true, false]);
     vi.advanceTimersByTime(1000);
-    expect(events).toEqual([{ event: 'reads_unrecorded', count: 3, since: '2026-05-01T10:00:00.000Z' }]);
+    expect(events).toEqual([{ event: 'reads_unrecorded', count: 3, first_at: '2026-05-01T10:00:00.000Z', last_at: '2026-05-01T10:00:00.000Z' }]);
     vi.advanceTimersByTime(5000);
     expect(events).toHaveLength(1); // nothing new, nothing written
     tally.shouldAuditRead();
+    vi.advanceTimersByTime(500);
+    tally.shouldAuditRead();
     tally.close();
-    expect(events[1]).toMatchObject({ event: 'reads_unrecorded', count: 1 });
+    expect(events[1]).toEqual({ event: 'reads_unrecorded', count: 2, first_at: '2026-05-01T10:00:06.000Z', last_at: '2026-05-01T10:00:06.500Z' });
   });
 });
 

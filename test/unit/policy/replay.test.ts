@@ -79,8 +79,8 @@ describe('replay', { timeout: 30_000 }, () => {
     rec({ event: 'statement_allowed', actor: agent, sql: 'UPDATE orders SET note = 3 WHERE', sql_sha256: 'ab'.repeat(32), categories: ['write'], rule: null }),
     rec({ event: 'review_requested', actor: agent, normalized: 'SELECT * FROM orders LIMIT $1', categories: ['export'], rule: 'exports', request_id: 'apr_5' }),
     rec({ event: 'statement_denied', sql: 'DROP TABLE x', categories: ['ddl'], rule: 'ddl', action: 'deny' }),
-    rec({ event: 'reads_unrecorded', count: 40, since: '2026-05-01T09:00:00Z' }),
-    rec({ event: 'reads_unrecorded', count: 2, since: '2026-05-01T10:00:00Z' }),
+    rec({ event: 'reads_unrecorded', count: 40, first_at: '2026-05-01T09:00:00Z', last_at: '2026-05-01T09:59:00Z' }),
+    rec({ event: 'reads_unrecorded', count: 2, first_at: '2026-05-01T10:00:00Z', last_at: '2026-05-01T10:00:01Z' }),
   ];
 
   it('reports exactly the changed verdicts with their transitions, rules and human outcomes', () => {
@@ -144,6 +144,30 @@ describe('replay', { timeout: 30_000 }, () => {
     const r = replay(prep);
     expect(r.by_rule).toEqual([expect.objectContaining({ from: 'allow', to: 'review', new_rule: 'orders-writes', count: 2 })]);
     expect(r.not_rejudgeable.facts_differ).toBe(1);
+  });
+
+  it('a denials_summarized record counts its denials, judged by its sample; records_lost is reported', () => {
+    const r = replay([
+      rec({ event: 'denials_summarized', actor: agent, sql: 'DROP TABLE t', categories: ['ddl'], rule: 'old-no-drop', reason: 'no', fingerprint: 'f', count: 250, first_at: '2026-05-01T10:00:00Z', last_at: '2026-05-01T10:01:00Z' }),
+      rec({ event: 'records_lost', count: 17, first_at: '2026-05-01T10:00:00Z', last_at: '2026-05-01T10:01:00Z' }),
+    ], `rules:\n  - id: ddl-review\n    match: { category: ddl }\n    action: review\n`);
+    expect(r).toMatchObject({ statements: 250, rejudged: 250, changed: 250, summarized: 250, records_lost: 17, transitions: { 'deny→review': 250 } });
+    expect(r.by_rule[0]).toMatchObject({ count: 250, outcomes: { refused: 250 } });
+    expect(r.fail_on['review-added']).toBe(0);
+  });
+
+  it('a statement refused for want of an audit record counts as allowed by policy and refused', () => {
+    const r = replay([rec({ event: 'statement_refused', actor: agent, sql: 'DROP TABLE t', categories: ['ddl'], rule: null })]);
+    expect(r.by_rule[0]).toMatchObject({ from: 'allow', to: 'deny', new_rule: 'no-drop', outcomes: { refused: 1 } });
+  });
+
+  it('a capped sql falls back to an uncapped normalized text; both capped is not re-judgeable', () => {
+    const capped = { sql: 'DROP TABLE t /* …', sql_sha256: 'cd'.repeat(32), sql_bytes: 70000 };
+    const r = replay([
+      rec({ event: 'statement_allowed', actor: agent, ...capped, normalized: 'DROP TABLE t', categories: ['ddl'], rule: null }),
+      rec({ event: 'statement_allowed', actor: agent, ...capped, normalized: 'DROP TABLE t /* …', normalized_sha256: 'ef'.repeat(32), categories: ['ddl'], rule: null }),
+    ]);
+    expect(r).toMatchObject({ rejudged: 1, changed: 1, not_rejudgeable: { total: 1, capped: 1 } });
   });
 
   it('evaluates time windows at the recorded time', () => {
