@@ -44,10 +44,13 @@ const nameGlob = glob.refine((v) => !v.split('.').includes(''), {
   error: (issue) => `'${String(issue.input)}' has an empty name part around '.': write e.g. users, public.users or public.*`,
 });
 
-/** A statement fingerprint as `pgwarden check --json` prints it (libpg-query: 16 hex digits). */
+/**
+ * A statement fingerprint as `pgwarden check --json` prints it: libpg-query's 16 hex digits, followed by 16 more when
+ * constants that are code or names (a DO body, `SET ROLE x`) are part of the shape.
+ */
 const fingerprint = z
-  .string({ error: 'expected a statement fingerprint (16 hex digits) as a string; quote it in YAML' })
-  .regex(/^[0-9a-fA-F]{16}$/, "expected a statement fingerprint: the 16 hex digits `pgwarden check --json` shows as statements[].fingerprint (quote it in YAML)")
+  .string({ error: 'expected a statement fingerprint (hex digits) as a string; quote it in YAML' })
+  .regex(/^(?:[0-9a-fA-F]{16}){1,4}$/, 'expected a statement fingerprint: the hex digits `pgwarden check --json` shows as statements[].fingerprint (quote it in YAML)')
   .transform((v) => v.toLowerCase());
 
 const kind = nonEmpty('a statement kind').refine((v) => resolveKind(v) !== null, {

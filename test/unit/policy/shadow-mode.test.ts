@@ -160,8 +160,16 @@ describe('mode and fingerprint in rule files', () => {
     expect(v).toMatchObject({ action: 'review', rule: 'fp', statementIndex: 1 });
   });
 
-  it('refuses a fingerprint that is not 16 hex digits, naming where to find one', () => {
-    expect(() => parseRules(`rules:\n  - id: fp\n    match: { fingerprint: [abc] }\n    action: deny\n`)).toThrow(/statement fingerprint: the 16 hex digits `pgwarden check --json` shows/);
+  it('accepts a 32-digit fingerprint (constants that are code joined to the shape) and matches it exactly', () => {
+    const long = '3dc0c42f8b08ad85' + '0123456789abcdef';
+    const rs = parseRules(`rules:\n  - id: fp\n    match: { fingerprint: ["${long}"] }\n    action: deny\n`);
+    expect(rs.evaluate(text(stmt('DoStmt', ['privileged'], { fingerprint: long })), agent, session()).rule).toBe('fp');
+    expect(rs.evaluate(text(stmt('DoStmt', ['privileged'], { fingerprint: '3dc0c42f8b08ad85' })), agent, session()).rule).toBe(null);
+  });
+
+  it('refuses a fingerprint that is not whole 16-digit hex blocks, naming where to find one', () => {
+    expect(() => parseRules(`rules:\n  - id: fp\n    match: { fingerprint: [abc] }\n    action: deny\n`)).toThrow(/statement fingerprint: the hex digits `pgwarden check --json` shows/);
+    expect(() => parseRules(`rules:\n  - id: fp\n    match: { fingerprint: ["3dc0c42f8b08ad85ab"] }\n    action: deny\n`)).toThrow(RuleFileError);
     // An unquoted all-digit fingerprint is a YAML number: refused rather than matched imprecisely.
     expect(() => parseRules(`rules:\n  - id: fp\n    match: { fingerprint: [1234567890123456] }\n    action: deny\n`)).toThrow(/quote it in YAML/);
   });
