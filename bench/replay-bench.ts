@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -137,18 +137,22 @@ writeFileSync(rulesFile, NEW_RULES);
 console.log(`generated ${N.toLocaleString('en-US')} records (${(bytes / 1e6).toFixed(0)} MB) in ${genSeconds.toFixed(1)} s: ${file}`);
 
 const cmd = ['dist/cli.js', 'rules', 'replay', '--audit', file, '--rules', rulesFile, '--json'];
-console.log(`timing: node ${cmd.join(' ')}`);
+console.log(`timing: node ${cmd.join(' ')}   (load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 const runs: number[] = [];
+const cpu: string[] = [];
 let report: Record<string, any> = {};
 for (let round = 0; round < 2; round++) {
   t = performance.now();
-  const res = spawnSync('node_modules/.bin/node', cmd, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // GNU time reports the child's CPU seconds and peak memory: wall time on a shared machine depends on its load.
+  const res = spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', 'node_modules/.bin/node', ...cmd], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   runs.push((performance.now() - t) / 1000);
   if (res.status !== 0) throw new Error(`replay failed (${res.status}): ${res.stderr}`);
+  const [user, sys, kb] = (/TIME (\S+) (\S+) (\S+)/.exec(res.stderr) ?? []).slice(1).map(Number);
+  cpu.push(`${((user ?? 0) + (sys ?? 0)).toFixed(1)} s CPU, ${((kb ?? 0) / 1024).toFixed(0)} MiB peak`);
   report = JSON.parse(res.stdout) as Record<string, any>;
 }
 const best = Math.min(...runs);
-console.log(`replay wall time: ${runs.map((s) => `${s.toFixed(1)} s`).join(', ')} (best ${best.toFixed(1)} s = ${((best / N) * 1e6).toFixed(1)} µs per record)`);
+console.log(`replay wall time: ${runs.map((s, i) => `${s.toFixed(1)} s (${cpu[i]})`).join(', ')}; best ${best.toFixed(1)} s = ${((best / N) * 1e6).toFixed(1)} µs per record; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(
   `report: ${report.statements} statements, ${report.rejudged} re-judged, ${report.changed} changed (${JSON.stringify(report.transitions)}), ${report.not_rejudgeable.total} not re-judgeable, reads not recorded ${report.reads.not_recorded}, ${report.by_fingerprint_total} changed shapes`,
 );

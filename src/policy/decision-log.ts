@@ -18,8 +18,8 @@ const STATEMENT_EVENTS: Readonly<Record<string, Action>> = {
   denials_summarized: 'deny',
 };
 
-export const OUTCOME_EVENTS = ['approved', 'denied', 'expired', 'withdrawn'] as const;
-export type OutcomeEvent = (typeof OUTCOME_EVENTS)[number];
+const OUTCOME_EVENTS = ['approved', 'denied', 'expired', 'withdrawn'] as const;
+type OutcomeEvent = (typeof OUTCOME_EVENTS)[number];
 
 /**
  * How a statement ended when it was recorded: `ran` (policy allowed), `refused` (policy denied, or its review could not
@@ -145,11 +145,6 @@ export function lostRecords(r: LoggedRecord): number {
 /** Outcomes where a human let the statement run. */
 export function isApproved(o: Outcome): boolean {
   return o === 'approved' || o === 'granted';
-}
-
-/** Outcomes where the statement did not run. */
-export function isRefused(o: Outcome): boolean {
-  return o === 'refused' || o === 'denied' || o === 'expired' || o === 'withdrawn';
 }
 
 /** Recorded categories equal to freshly analyzed ones (order-insensitive)? */

@@ -179,3 +179,21 @@ describe('mode and fingerprint in rule files', () => {
     expect(rs.warnings.join('\n')).toContain("rule 'b' can never match");
   });
 });
+
+describe('fixtures: expect.shadow', () => {
+  const base = { where: 'f.test.yaml:1:1', name: 'n', sql: 'DELETE FROM orders', actor: agent, database: 'postgres', now: new Date() };
+  const rs = parseRules(POLICY);
+  const verdict = rs.evaluate(text(stmt('DeleteStmt', ['write'], { tables: ['orders'] })), agent, session());
+
+  it('passes when the shadow verdict is the one expected, and fails naming it when not', async () => {
+    const { checkCase } = await import('../../../src/policy/fixtures.js');
+    expect(checkCase({ ...base, expect: { action: 'review', shadow: { action: 'deny', rule: 'no-orders-delete' } } }, verdict)).toBeNull();
+    expect(checkCase({ ...base, expect: { action: 'review', shadow: null } }, verdict)).toEqual({
+      expected: 'review, shadow none',
+      actual: 'review (rule writes-review): rule writes-review: category write, tables orders matched, shadow deny (rule no-orders-delete)',
+    });
+    const plain = rs.evaluate(text(stmt('SelectStmt', ['read'])), agent, session());
+    expect(checkCase({ ...base, expect: { action: 'allow', shadow: null } }, plain)).toBeNull();
+    expect(checkCase({ ...base, expect: { action: 'allow', shadow: { action: 'deny' } } }, plain)?.actual).toContain('shadow none');
+  });
+});
