@@ -7,7 +7,7 @@ import * as libpg from 'libpg-query';
 import { createAnalyzer, loadSqlParser } from '../src/sql/analyze.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const corpusPath = path.resolve(repoRoot, '../shared/corpus/pg15-regress-statements.jsonl.gz');
+const corpusPath = path.resolve(repoRoot, 'test/fixtures/corpus/pg15-regress-statements.jsonl.gz');
 
 /** pgbench's TPC-B-like script with literal values, as an agent or driver without bind parameters sends it. */
 function pgbenchStatements(n: number): string[] {

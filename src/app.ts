@@ -19,6 +19,7 @@ import { createApprovalService } from './approvals/service.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams.js';
+import { checkSlackConfig, createSlackChannel, type SlackChannelDeps } from './approvals/channels/slack/slack-channel.js';
 import type { PendingStore } from './approvals/store.js';
 import { createProxy, type Proxy } from './proxy/listener.js';
 import type { Gate } from './proxy/gate.js';
@@ -26,12 +27,15 @@ import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { mountTeamsRoute } from './http/routes/teams.js';
+import { mountSlackRoute } from './http/routes/slack.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Test seams for the Teams channel (fake Bot Connector, local JWKS, token source). */
   readonly teams?: Pick<TeamsChannelDeps, 'cloud' | 'serviceUrl' | 'token'>;
+  /** Test seams for the Slack channel (fake Web API URL, shorter retry backoff). */
+  readonly slack?: Pick<SlackChannelDeps, 'slackApiUrl' | 'retry'>;
 }
 
 export interface App {
@@ -130,12 +134,13 @@ async function startStore(config: Config, metrics: Metrics, logger: Logger): Pro
   return redisStore;
 }
 
-/** Step 5: approval channels (webhook, Teams) and the approval service they feed. */
+/** Step 5: approval channels (webhook, Teams, Slack) and the approval service they feed. */
 function startApprovals(
   config: Config,
   parts: { store: PendingStore; audit: AuditWriter; metrics: Metrics; logger: Logger; instance: string; publicUrl: string; http: HttpServer },
   teamsSeams: AppOptions['teams'],
-): { service: Service; teams: ReturnType<typeof createTeamsChannel> | null; hasApprovers: boolean } {
+  slackSeams: AppOptions['slack'],
+): { service: Service; teams: ReturnType<typeof createTeamsChannel> | null; slack: ReturnType<typeof createSlackChannel> | null; hasApprovers: boolean } {
   const { store, audit, metrics, logger, instance, publicUrl, http } = parts;
   let service: Service | null = null;
   const channels: ApprovalChannel[] = [];
@@ -161,10 +166,17 @@ function startApprovals(
     channels.push(teams);
     mountTeamsRoute(http, teams, teams.messagingEndpoint);
   }
+  const slack = config.slack.enabled
+    ? createSlackChannel({ config: config.slack, store, decide: (input) => service!.decide(input), logger, metrics, publicUrl, redactLiterals: config.audit.redact_literals, ...slackSeams })
+    : null;
+  if (slack) {
+    channels.push(slack);
+    mountSlackRoute(http, slack, slack.actionsEndpoint);
+  }
   service = createApprovalService({ store, channels, audit, metrics, logger, instance, publicUrl, progressIntervalMs: config.approvals.progress_interval });
-  const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || config.webhook.urls.length > 0;
-  if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, webhook): statements that need review are refused');
-  return { service, teams, hasApprovers };
+  const hasApprovers = Object.keys(config.approvals.api_tokens).length > 0 || teams !== null || slack !== null || config.webhook.urls.length > 0;
+  if (!hasApprovers) logger.warn('no approver is configured (approvals.api_tokens / PGWARDEN_API_TOKENS, teams, slack, webhook): statements that need review are refused');
+  return { service, teams, slack, hasApprovers };
 }
 
 /** Step 6: the proxy listener, gated by policy. */
@@ -187,7 +199,9 @@ async function startProxy(config: Config, upstream: UpstreamTarget, gate: Gate, 
   return { proxy, address: await proxy.listen(listen.host, listen.port) };
 }
 
-export async function startApp({ config, logger, teams: teamsSeams }: AppOptions): Promise<App> {
+export async function startApp({ config, logger, teams: teamsSeams, slack: slackSeams }: AppOptions): Promise<App> {
+  // Missing Slack secrets stop startup before anything listens.
+  if (config.slack.enabled) checkSlackConfig(config.slack);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
   const upstream = upstreamTarget(config.upstream);
@@ -217,7 +231,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
   const httpAddress = await http.listen(config.http);
   const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;
 
-  const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams);
+  const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams, slackSeams);
   service = approvals.service;
   // Reads audit.reads leaves out are counted into `reads_unrecorded` records (replay reports what it could not see).
   const readTally = createReadTally(audit);
@@ -255,6 +269,7 @@ export async function startApp({ config, logger, teams: teamsSeams }: AppOptions
       await service?.close();
       await http.close();
       await approvals.teams?.close();
+      await approvals.slack?.close();
       await store.close();
       readTally.close();
       await audit.close();

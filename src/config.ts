@@ -40,6 +40,8 @@ const bytes = (fallback: string) =>
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7432');
 const secret = z.union([z.string(), z.instanceof(Secret)]).transform((v) => (v instanceof Secret ? v : new Secret(v)));
+const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123456789 (names are not accepted: channels can be renamed; copy the id from the channel details)');
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL');
 
 export const configSchema = z
@@ -101,6 +103,30 @@ export const configSchema = z
         auth: z.boolean().default(true),
         /** Microsoft cloud the bot is registered in: public, usgov, usgovdod, china (sets login, token issuer and JWKS endpoints). */
         cloud: z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public'),
+      })
+      .prefault({}),
+    slack: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Bot User OAuth Token (xoxb-…). Also PGWARDEN_SLACK_BOT_TOKEN. */
+        bot_token: secret.optional(),
+        /** The app's signing secret: every interaction request is verified with it. Also PGWARDEN_SLACK_SIGNING_SECRET. */
+        signing_secret: secret.optional(),
+        /** Where messages go: a channel id (every request), or { id, rules, groups } (requests of those rules or approver groups). */
+        channels: z.array(z.union([slackChannelId, z.object({ id: slackChannelId, rules: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) }).strict()])).default([]),
+        /** Also send each approver of a request a direct message. */
+        dm_approvers: z.boolean().default(false),
+        /** Slack user id → approver identity. An unmapped user is never an approver (unless email_lookup maps them). */
+        identities: z
+          .record(z.string(), z.string().trim().min(1))
+          .superRefine((map, ctx) => {
+            for (const key of Object.keys(map)) {
+              if (!SLACK_USER_ID.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `'${key}' is not a Slack user id such as U0123456789 (profile → ⋮ → Copy member ID)` });
+            }
+          })
+          .default({}),
+        /** Map unmapped users by their confirmed Slack profile email (users.info; needs the users:read.email scope). */
+        email_lookup: z.boolean().default(false),
       })
       .prefault({}),
     audit: z
@@ -167,6 +193,8 @@ export const EXTRA_ENV = {
   PGWARDEN_TEAMS_APP_ID: 'Microsoft Teams bot app id',
   PGWARDEN_TEAMS_APP_PASSWORD: 'Microsoft Teams bot client secret',
   PGWARDEN_TEAMS_TENANT_ID: 'Microsoft Entra tenant id',
+  PGWARDEN_SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…)',
+  PGWARDEN_SLACK_SIGNING_SECRET: 'Slack app signing secret',
 } as const;
 
 function parseTokens(text: string): Record<string, string> {
@@ -225,6 +253,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (env.PGWARDEN_TEAMS_APP_ID) setIn(raw, ['teams', 'app_id'], env.PGWARDEN_TEAMS_APP_ID);
   if (env.PGWARDEN_TEAMS_APP_PASSWORD) setIn(raw, ['teams', 'app_password'], env.PGWARDEN_TEAMS_APP_PASSWORD);
   if (env.PGWARDEN_TEAMS_TENANT_ID) setIn(raw, ['teams', 'tenant_id'], env.PGWARDEN_TEAMS_TENANT_ID);
+  if (env.PGWARDEN_SLACK_BOT_TOKEN) setIn(raw, ['slack', 'bot_token'], env.PGWARDEN_SLACK_BOT_TOKEN);
+  if (env.PGWARDEN_SLACK_SIGNING_SECRET) setIn(raw, ['slack', 'signing_secret'], env.PGWARDEN_SLACK_SIGNING_SECRET);
   for (const [key, value] of Object.entries(overrides)) setIn(raw, key.split('.'), value);
 
   const result = configSchema.safeParse(raw);

@@ -31,6 +31,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     grantsUsed: new Counter({ name: 'pgwarden_approval_grants_used_total', help: 'Statements passed under a scoped approval grant', registers: r }),
     channelDeliveryFailures: new Counter({ name: 'pgwarden_channel_delivery_failures_total', help: 'Failed notifications to approval channels', labelNames: ['channel'] as const, registers: r }),
+    channelRetries: new Counter({ name: 'pgwarden_channel_retries_total', help: 'Calls to an approval channel retried, by reason', labelNames: ['channel', 'reason'] as const, registers: r }),
+    channelInboundRejected: new Counter({ name: 'pgwarden_channel_inbound_rejected_total', help: 'Inbound channel requests refused before any action, by reason', labelNames: ['channel', 'reason'] as const, registers: r }),
     upstreamConnectErrors: new Counter({ name: 'pgwarden_upstream_connect_errors_total', help: 'Failed connections to the upstream server', labelNames: ['code'] as const, registers: r }),
     upstreamConnectSeconds: new Histogram({ name: 'pgwarden_upstream_connect_duration_seconds', help: 'Time to open an upstream connection', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5], registers: r }),
     redisUp: new Gauge({ name: 'pgwarden_redis_up', help: '1 when the approval store (Redis) is reachable, 0 when not', registers: r }),

@@ -13,6 +13,8 @@ export const TEST_SECRETS = {
   teamsAppPassword: 'pgw-test-teams-secret-c0ffee',
   /** Slack signing secret. */
   slackSigningSecret: 'pgw-test-slack-signing-4b1d',
+  /** Slack bot token. */
+  slackBotToken: 'xoxb-pgw-test-slack-bot-7e21',
 } as const;
 
 /** Approver tokens of the whole-app tests (test/helpers/app.ts) and passwords of the auth-method roles (pg-roles.ts). */

@@ -8,7 +8,7 @@ import { createAnalyzer, loadSqlParser } from '../../../src/sql/analyze.js';
 import type { SqlSession } from '../../../src/sql/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const corpusPath = path.resolve(repoRoot, '../shared/corpus/pg15-regress-statements.jsonl.gz');
+const corpusPath = path.resolve(repoRoot, 'test/fixtures/corpus/pg15-regress-statements.jsonl.gz');
 
 interface Row {
   file: string;
@@ -21,9 +21,9 @@ beforeAll(async () => {
 });
 
 describe('PostgreSQL 15 regression statements', () => {
-  it('classifies every statement, none unknown', () => {
+  it('classifies every statement, none unknown', { timeout: 120_000 }, () => {
     if (!existsSync(corpusPath)) {
-      throw new Error(`corpus missing: expected ${corpusPath} (the shared pg15 regression corpus next to the repository); restore it to run this test`);
+      throw new Error(`corpus missing: expected ${corpusPath} (the pg15 regression corpus in test/fixtures/corpus); restore it to run this test`);
     }
     const rows = gunzipSync(readFileSync(corpusPath))
       .toString('utf8')

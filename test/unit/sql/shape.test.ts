@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 const repo = resolve(import.meta.dirname, '../../..');
-const corpusPath = resolve(repo, '../shared/corpus/pg15-regress-statements.jsonl.gz');
+const corpusPath = resolve(repo, 'test/fixtures/corpus/pg15-regress-statements.jsonl.gz');
 
 function summary(f: TextFacts) {
   return f.statements.map((s) => ({ kind: s.kind, categories: s.categories, tables: s.tables, columns: s.columns, columnsWritten: s.columnsWritten, functions: s.functions, bounded: s.bounded, limit: s.limit }));
@@ -112,7 +112,7 @@ describe('differential: same shape ⇒ same facts as the real parser', () => {
     return checked;
   }
 
-  it('on the adversarial corpus', () => {
+  it('on the adversarial corpus', { timeout: 60_000 }, () => {
     const texts = readFileSync(resolve(repo, 'test/fixtures/sql/adversarial.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -120,7 +120,7 @@ describe('differential: same shape ⇒ same facts as the real parser', () => {
     expect(check(texts, 25)).toBeGreaterThan(20);
   });
 
-  it('on the PostgreSQL 15 regression corpus', () => {
+  it('on the PostgreSQL 15 regression corpus', { timeout: 120_000 }, () => {
     if (!existsSync(corpusPath)) throw new Error(`corpus missing: expected ${corpusPath}`);
     const texts = gunzipSync(readFileSync(corpusPath))
       .toString('utf8')
