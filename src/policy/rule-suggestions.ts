@@ -91,6 +91,14 @@ function single(facts: TextFacts, i: number): TextFacts {
   return { text: s.text, statements: [s], categories: s.categories, parseError: null };
 }
 
+/**
+ * A name as a glob that matches only itself: role, application and database names may contain `*`, `?`, `[` … when
+ * quoted, and a learned rule for the role "agent*" must not cover every role starting with "agent".
+ */
+export function literalGlob(name: string): string {
+  return name.replace(/[\\*?[\]{}()!+@,|^$]/g, '\\$&');
+}
+
 function ruleIdPart(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40) || 'x';
 }
@@ -225,8 +233,8 @@ export function createSuggester(options: { ruleSet: RuleSet; analyze: Analyze; m
       match.kind = kinds;
       if (tables.length > 0 && !tables.some((t) => GLOB_CHARS.test(t))) match.only_tables = tables;
     }
-    match.actor = application === null ? { user: g.user } : { user: g.user, application };
-    match.database = g.database;
+    match.actor = application === null ? { user: literalGlob(g.user) } : { user: literalGlob(g.user), application: literalGlob(application) };
+    match.database = literalGlob(g.database);
     const unseen = CATEGORIES.filter((c) => c !== 'unknown' && !categories.includes(c));
     if (action === 'allow' && unseen.length > 0) match.not = { category: unseen };
     const reason = top(g.reasons);

@@ -128,3 +128,17 @@ describe('rules suggest', { timeout: 30_000 }, () => {
     expect(run.failures).toHaveLength(3);
   });
 });
+
+describe('learned rules name their actor exactly', () => {
+  it('a role name with glob characters matches only that role', () => {
+    const odd = { user: 'agent*', application: 'app[1]', address: '10.0.0.9' };
+    const log = [1, 2, 3].flatMap((i) => decided(`SELECT id FROM orders WHERE id = ${i}`, 'approved', { actor: odd }));
+    const [s] = suggest(log).suggestions;
+    const combined = withRuleFirst(parseRules(RULES), s!.id, s!.rule_yaml);
+    const session = { database: 'app', inTransactionBlock: false, now: new Date() };
+    const q = analyzer.analyze('SELECT id FROM orders WHERE id = 9');
+    expect(combined.evaluate(q, odd, session)).toMatchObject({ action: 'allow', rule: s!.id });
+    expect(combined.evaluate(q, { ...odd, user: 'agent_7' }, session).rule).toBe('orders-review');
+    expect(combined.evaluate(q, { ...odd, application: 'app1' }, session).rule).toBe('orders-review');
+  });
+});
