@@ -11,6 +11,8 @@ import { loadRules } from './policy/load.js';
 import { reload as reloadRules, watchRules, type RulesWatcher } from './policy/watch.js';
 import type { RuleSet } from './policy/evaluate.js';
 import { createAuditLog, type AuditWriter } from './audit/writer.js';
+import { createReadTally } from './audit/read-tally.js';
+import { createSuggestionsProvider } from './audit/learn.js';
 import { createMemoryStore } from './approvals/memory-store.js';
 import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
@@ -74,10 +76,19 @@ interface LiveRules {
   close(): void;
 }
 
+/** Shadow-mode rules are recorded, not enforced: say so whenever such rules come into force (docs/rules.md, "Shadow mode"). */
+function logShadowMode(ruleSet: RuleSet, path: string, logger: Logger): void {
+  if (!ruleSet.hasShadow) return;
+  const shadow = ruleSet.rules.filter((r) => r.mode === 'shadow').map((r) => r.id);
+  if (ruleSet.defaults.mode === 'shadow') logger.warn({ rules: path, shadow_rules: shadow.length }, 'defaults.mode is shadow: only rules with mode: enforce are enforced; every other statement runs and its verdict is only recorded');
+  else logger.info({ rules: path, shadow_rules: shadow }, 'shadow-mode rules are recorded, not enforced');
+}
+
 /** Step 2: the rules, watched for changes; an invalid new version is refused and the old rules stay in force. */
 function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules {
   let ruleSet: RuleSet = loadRules(config.rules);
   for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+  logShadowMode(ruleSet, config.rules, logger);
   metrics.rulesLoaded.set(ruleSet.rules.length);
   // Both results exist from the start, so an alert on result="refused" sees the 0 → 1 step.
   for (const result of ['ok', 'refused'] as const) metrics.rulesReloads.inc({ result }, 0);
@@ -91,6 +102,7 @@ function startRules(config: Config, metrics: Metrics, logger: Logger): LiveRules
     metrics.rulesReloads.inc({ result: 'ok' });
     metrics.rulesLoaded.set(ruleSet.rules.length);
     for (const w of ruleSet.warnings) logger.warn({ rules: config.rules }, w);
+    logShadowMode(ruleSet, config.rules, logger);
     logger.info({ rules: config.rules, count: ruleSet.rules.length }, 'rules reloaded');
     return true;
   };
@@ -264,12 +276,16 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
       list: (filter) => (service ? service.list(filter) : store.list(filter)),
       store,
     },
+    // Rule suggestions for approvers, learned from this instance's own audit file (docs/rules.md, "Suggestions").
+    ...(config.audit.file ? { suggestions: createSuggestionsProvider({ file: config.audit.file, rules: () => rules.current(), maxRows: config.limits.max_rows }) } : {}),
   });
   const httpAddress = await http.listen(config.http);
   const publicUrl = config.approvals.public_url ?? `http://${httpHostPort.host.includes(':') ? `[${httpHostPort.host}]` : httpHostPort.host}:${httpAddress.port}`;
 
   const approvals = startApprovals(config, { store, audit, metrics, logger, instance, publicUrl, http }, teamsSeams, slackSeams);
   service = approvals.service;
+  // Reads audit.reads leaves out are counted into `reads_unrecorded` records (replay reports what it could not see).
+  const readTally = createReadTally(audit);
   const gate = createPolicyGate({
     analyzer,
     rules: () => rules.current(),
@@ -278,7 +294,7 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     auditRequired: config.audit.required,
     auditWaits: auditFlushMode(config) === 'every_record' && (config.audit.file !== null || config.audit.postgres !== null),
     auditBarrier: () => audit.flush(),
-    shouldAuditRead: () => audit.shouldAuditRead(),
+    shouldAuditRead: () => readTally.shouldAuditRead(),
     metrics,
     logger,
   });
@@ -322,6 +338,7 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
       await approvals.teams?.close();
       await approvals.slack?.close();
       await store.close();
+      readTally.close();
       await audit.close();
     },
   };

@@ -48,6 +48,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     clientDisconnects: new Counter({ name: 'pgwarden_client_disconnects_total', help: 'Client connections closed, by reason', labelNames: ['reason'] as const, registers: r }),
     statements: new Counter({ name: 'pgwarden_statements_total', help: 'Statements decided, by strictest category and action', labelNames: ['category', 'action'] as const, registers: r }),
     ruleHits: new Counter({ name: 'pgwarden_rule_hits_total', help: 'Statements decided by each rule', labelNames: ['rule', 'action'] as const, registers: r }),
+    shadowVerdicts: new Counter({ name: 'pgwarden_shadow_verdicts_total', help: 'Statements that shadow-mode rules would have decided differently, by the rule that would have decided and its action (recorded, not enforced)', labelNames: ['rule', 'action'] as const, registers: r }),
     parseCacheHits: new Counter({ name: 'pgwarden_parse_cache_hits_total', help: 'Parse cache hits', registers: r }),
     parseCacheMisses: new Counter({ name: 'pgwarden_parse_cache_misses_total', help: 'Parse cache misses (texts parsed)', registers: r }),
     parseSeconds: new Histogram({ name: 'pgwarden_parse_duration_seconds', help: 'Time to parse and classify an uncached text', buckets: latencyBuckets, registers: r }),

@@ -1,6 +1,6 @@
 // AuditEvent (what modules report) and AuditRecord (one JSON line), plus the canonical serialisation both the writer and `audit verify` use.
 import type { Category } from '../sql/types.js';
-import type { Actor } from '../policy/verdict.js';
+import type { Action, Actor } from '../policy/verdict.js';
 
 export type AuditEventType =
   | 'statement_allowed'
@@ -21,7 +21,20 @@ export type AuditEventType =
   /** At start, a partial last line (crash or full disk mid-write) was set aside; the chain continues from the last whole record. */
   | 'recovered_torn_tail'
   /** Records that could not be kept while the audit file failed (backlog full); says how many and when. */
-  | 'records_lost';
+  | 'records_lost'
+  /** A held statement's shadow verdict (the approval service writes the statement's own record). */
+  | 'statement_shadow'
+  /** How many reads were not recorded (audit.reads none/sample) since the previous such record, so replay can say what it could not see. */
+  | 'reads_unrecorded';
+
+/** A verdict that was recorded, not enforced (policy Verdict.shadow, snake_case). */
+export interface AuditShadow {
+  readonly action: Action;
+  readonly rule: string | null;
+  readonly reason: string;
+  /** `policy` (shadow-mode rules); `budget` is reserved for result budgets in shadow mode. */
+  readonly source: 'policy' | 'budget';
+}
 
 export interface AuditEvent {
   readonly event: AuditEventType;
@@ -50,13 +63,19 @@ export interface AuditEvent {
   /** denials_summarized: statement shape (libpg-query fingerprint); records_lost: records dropped. */
   readonly fingerprint?: string;
   readonly count?: number;
-  /** denials_summarized and records_lost: the first and last event counted (ISO 8601). */
+  /** denials_summarized, records_lost and reads_unrecorded: the first and last event counted (ISO 8601). */
   readonly first_at?: string;
   readonly last_at?: string;
   /** recovered_torn_tail: SHA-256 (hex) and length of the fragment, and the file it was moved to (null if it could not be saved). */
   readonly fragment_sha256?: string;
   readonly fragment_bytes?: number;
   readonly side_file?: string | null;
+  // Fields added after the first release. They are not in RECORD_KEYS: like any key a verifier does not know, they
+  // sort in code-point order after the fixed keys, so records that carry them verify with older `audit verify`s too.
+  /** The enforced policy verdict's action for the statement (a review can end as statement_denied when approvals are unavailable). */
+  readonly action?: Action;
+  /** What shadow-mode rules would have decided, when it differs from the enforced verdict. */
+  readonly shadow?: AuditShadow;
 }
 
 /** What a producer knows about an event that is not itself recorded. */
@@ -131,6 +150,7 @@ const ACTOR_KEYS = ['user', 'application', 'address', 'owner'] as const;
  * `prev`, so verifiers of every version agree on the canonical text.
  */
 const LATER_KEYS = [
+  'action',
   'count',
   'fingerprint',
   'first_at',
@@ -139,6 +159,7 @@ const LATER_KEYS = [
   'last_at',
   'normalized_bytes',
   'normalized_sha256',
+  'shadow',
   'side_file',
   'sql_bytes',
   'sql_sha256',

@@ -13,6 +13,7 @@ import { registerApprovalRoutes, type ApprovalsApi } from './routes/approvals.js
 import { registerEventRoutes } from './routes/events.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerSuggestionRoutes } from './routes/suggestions.js';
 
 export type { ApprovalsApi } from './routes/approvals.js';
 export type { HttpServerDeps, RouteDeps } from './route-deps.js';
@@ -52,6 +53,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   registerSessionRoutes(routeDeps);
   const events = registerEventRoutes(routeDeps);
   registerConsoleRoutes(routeDeps);
+  registerSuggestionRoutes(routeDeps);
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => {
     void dispatch(req, res);

@@ -36,6 +36,8 @@ export interface CompiledMatch {
   readonly functions: readonly NameGlob[] | null;
   readonly database: Test | null;
   readonly bounded: boolean | null;
+  /** Statement fingerprints (lowercase hex): the statement's own fingerprint must be one of them. */
+  readonly fingerprints: ReadonlySet<string> | null;
   readonly user: Test | null;
   readonly application: Test | null;
   readonly address: AddressMatcher | null;
@@ -74,6 +76,7 @@ export function compileMatch(input: MatchInput): CompiledMatch {
     // Database and role names are case-sensitive in PostgreSQL when quoted; match them exactly.
     database: globs(input.database, false),
     bounded: input.bounded ?? null,
+    fingerprints: input.fingerprint ? new Set(input.fingerprint.map((f) => f.toLowerCase())) : null,
     user: globs(input.actor?.user, false),
     application: globs(input.actor?.application, false),
     address: input.actor?.address ? compileAddresses(input.actor.address) : null,
@@ -131,6 +134,8 @@ export function testMatch(m: CompiledMatch, stmt: StatementFacts, stmtCategories
   if (m.application !== null && !m.application(actor.application)) return false;
   if (m.database !== null && !m.database(session.database)) return false;
   if (m.address !== null && !m.address.matches(actor.address)) return false;
+  // After the actor tests: a statement's fingerprint is computed on first read (sql/statement-record.ts).
+  if (m.fingerprints !== null && !m.fingerprints.has(stmt.fingerprint)) return false;
   if (m.tables !== null && !anyNameMatches(m.tables, stmt.tables)) return false;
   if (m.onlyTables !== null && !everyNameMatches(m.onlyTables, stmt.tables)) return false;
   if (m.functions !== null && !anyNameMatches(m.functions, stmt.functions)) return false;

@@ -10,7 +10,7 @@ import { unknownFacts } from '../sql/facts.js';
 import type { TextFacts } from '../sql/types.js';
 import type { RuleSet } from '../policy/evaluate.js';
 import { VerdictCache } from '../policy/cache.js';
-import type { Verdict } from '../policy/verdict.js';
+import type { ShadowVerdict, Verdict } from '../policy/verdict.js';
 import type { ApprovalGateway, ApprovalOutcome, OpenApprovalInput } from '../approvals/service-types.js';
 import { formatDuration } from '../units.js';
 import { ALLOW, type Gate, type GateAllow, type GateDeny, type GateHold, type GateOutcome, type StatementContext } from './gate.js';
@@ -49,10 +49,15 @@ function counted(children: Map<string, { inc(): void }>, counter: Metrics['state
   return child;
 }
 
+function shadowOf(s: ShadowVerdict): AuditEvent['shadow'] {
+  return { action: s.action, rule: s.rule, reason: s.reason, source: s.source };
+}
+
 export function createPolicyGate(deps: PolicyGateDeps): Gate {
   const cache = new VerdictCache();
   const statementCounters = new Map<string, { inc(): void }>();
   const ruleCounters = new Map<string, { inc(): void }>();
+  const shadowCounters = new Map<string, { inc(): void }>();
   let sampleTick = 0;
   const now = deps.now ?? (() => new Date());
 
@@ -67,6 +72,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       rule: verdict.rule,
       reason: verdict.reason,
       connection_id: ctx.connectionId,
+      action: verdict.action,
+      ...(verdict.shadow ? { shadow: shadowOf(verdict.shadow) } : {}),
       ...extra,
     };
   }
@@ -85,6 +92,17 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
    * disk; a record that could not be written is never written later (AuditLog contract), so the gate records what
    * happened instead: refused (audit.required), or the same event again, to wait in the backlog (the statement runs).
    */
+  /**
+   * Shadow mode: counts what would have been decided. A held statement's record is written by the approval service, so
+   * its shadow verdict gets a record of its own; every other record carries `shadow` (auditEvent). Result budgets in
+   * shadow mode are to report here too, with source 'budget'.
+   */
+  function recordShadow(ctx: StatementContext, facts: TextFacts, verdict: Verdict, shadow: ShadowVerdict): void {
+    if (deps.metrics) counted(shadowCounters, deps.metrics.shadowVerdicts, shadow.rule ?? 'default', shadow.action).inc();
+    if (verdict.action === 'review') deps.audit.append(auditEvent('statement_shadow', ctx, facts, verdict));
+  }
+
+  /** Writes the record; in strict mode the statement waits for it and is refused if it cannot be written. */
   function recorded(event: AuditEvent, outcome: GateOutcome): GateOutcome | Promise<GateOutcome> {
     if (!deps.auditRequired && !deps.auditWaits) {
       deps.audit.append(event);
@@ -210,6 +228,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
         counted(statementCounters, deps.metrics.statements, strictestCategory(facts.categories), verdict.action).inc();
         if (verdict.rule) counted(ruleCounters, deps.metrics.ruleHits, verdict.rule, verdict.action).inc();
       }
+      if (verdict.shadow) recordShadow(ctx, facts, verdict, verdict.shadow);
       if (verdict.action === 'deny') {
         const error = new PolicyDenied(verdict.rule, verdict.reason);
         // The shape lets the audit log summarise a flood of one denied statement (audit.denied_flood).
@@ -220,7 +239,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       for (const s of facts.statements) if (s.setsReason !== undefined) ctx.setSessionReason?.(s.setsReason);
       const isRead = facts.categories.length === 1 && facts.categories[0] === 'read';
       if (!isRead) return recorded(auditEvent('statement_allowed', ctx, facts, verdict), ALLOW);
-      if (deps.shouldAuditRead()) return recorded(auditEvent('statement_read', ctx, facts, verdict), ALLOW);
+      // A read with a shadow verdict is recorded whatever audit.reads says: it is what a shadow rollout watches.
+      if (verdict.shadow || deps.shouldAuditRead()) return recorded(auditEvent('statement_read', ctx, facts, verdict), ALLOW);
       return ALLOW;
     },
   };

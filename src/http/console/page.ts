@@ -63,6 +63,13 @@ export const CONSOLE_HTML = `<!doctype html>
         <tbody id="teams-conversations"></tbody>
       </table>
       <p id="teams-empty" class="empty">The bot has not been added to a channel or group chat yet: in Teams, add the pgwarden app to the approvers' channel, then reload this page.</p>
+    <section id="suggestions-section" class="suggestions-section" hidden>
+      <div class="section-head">
+        <h2>Make it a rule? <span class="count" id="suggestion-count">0</span></h2>
+        <p class="muted">Statement shapes approvers decided the same way again and again this week. Nothing changes until someone commits the rule: copy it, with its fixtures, into your rules.</p>
+      </div>
+      <div id="suggestions" class="suggestions"></div>
+      <p id="suggestions-empty" class="empty">No suggestions yet: they appear once a statement shape has been decided the same way three times.</p>
     </section>
   </section>
 </main>
