@@ -6,9 +6,10 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, loadSqlParser } from '../../../src/sql/analyze.js';
 import type { SqlSession } from '../../../src/sql/types.js';
+import { regressCorpusPath } from './corpus-path.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const corpusPath = path.resolve(repoRoot, '../shared/corpus/pg15-regress-statements.jsonl.gz');
+const corpusPath = regressCorpusPath();
 
 interface Row {
   file: string;

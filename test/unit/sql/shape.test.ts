@@ -9,13 +9,14 @@ import { analyzeText } from '../../../src/sql/facts.js';
 import { createAnalyzer, loadSqlParser } from '../../../src/sql/analyze.js';
 import { isShapeSafe, shapeKey } from '../../../src/sql/shape.js';
 import type { TextFacts } from '../../../src/sql/types.js';
+import { regressCorpusPath } from './corpus-path.js';
 
 beforeAll(async () => {
   await loadSqlParser();
 });
 
 const repo = resolve(import.meta.dirname, '../../..');
-const corpusPath = resolve(repo, '../shared/corpus/pg15-regress-statements.jsonl.gz');
+const corpusPath = regressCorpusPath();
 
 function summary(f: TextFacts) {
   return f.statements.map((s) => ({ kind: s.kind, categories: s.categories, tables: s.tables, columns: s.columns, columnsWritten: s.columnsWritten, functions: s.functions, bounded: s.bounded, limit: s.limit }));
