@@ -4,6 +4,7 @@ import { fsync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { redactUrlCredentials } from '../log.js';
+import { redactSecrets } from '../sql/redact.js';
 import { EMPTY_HEAD, HashChain, resumeHead, writeHeadFile, type ChainHead } from './chain.js';
 import { canonicalRecord, redactLiterals as redactLiteralText, redactSqlSecrets, serializeRecord, type AuditEvent, type AuditLog, type AuditRecord } from './record.js';
 import type { PostgresSink, PostgresSinkOptions } from './postgres-sink.js';
@@ -55,16 +56,21 @@ function stripLeadingComma(line: string): string {
   return line.startsWith('{,') ? `{${line.slice(2)}` : line;
 }
 
+/** Secrets out of SQL: from the parse tree (sql/redact.ts), then the regex as a second net for text that is not SQL. */
+function stripSecrets(sql: string): string {
+  return redactSqlSecrets(redactSecrets(sql));
+}
+
 /** The record body for an event: secrets stripped from SQL and reasons, literals redacted when configured. */
 function recordBody(event: AuditEvent, ts: string, instance: string, redact: boolean): Omit<AuditRecord, 'seq' | 'prev' | 'hash'> {
   const { sql, normalized, reason, ...rest } = event;
   const body: Record<string, unknown> = { ...rest, ts, instance };
   if (redact) {
     const text = normalized ?? (sql === undefined ? undefined : redactLiteralText(sql));
-    if (text !== undefined) body.normalized = redactSqlSecrets(text);
+    if (text !== undefined) body.normalized = stripSecrets(text);
   } else {
-    if (sql !== undefined) body.sql = redactSqlSecrets(sql);
-    if (normalized !== undefined) body.normalized = redactSqlSecrets(normalized);
+    if (sql !== undefined) body.sql = stripSecrets(sql);
+    if (normalized !== undefined) body.normalized = stripSecrets(normalized);
   }
   if (reason !== undefined) body.reason = redactUrlCredentials(reason);
   return body as Omit<AuditRecord, 'seq' | 'prev' | 'hash'>;

@@ -10,6 +10,7 @@ import type { SqlSession, StatementFacts, TextFacts } from './types.js';
 export { loadSqlParser } from './parse.js';
 export { functionCallFacts } from './fastpath.js';
 export { statedReason } from './reason.js';
+export { redactSecrets } from './redact.js';
 export { strictestCategory, sortCategories } from './categories.js';
 
 /** Texts longer than this are analyzed but not cached, so one huge text cannot crowd out the cache. */

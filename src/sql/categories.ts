@@ -1,7 +1,7 @@
 // Category order and the name tables that decide categories: which statements, functions and settings are how sensitive.
 import {
   INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PRIVILEGED_FUNCTION_PREFIXES, PROTECTED_CATALOGS,
-  SERVER_RESTRICTED_FUNCTIONS,
+  READ_PROTECTED_SETTINGS, SERVER_RESTRICTED_FUNCTIONS,
 } from './privileged-functions.js';
 import { CATEGORIES, type Category } from './types.js';
 
@@ -125,7 +125,7 @@ export const PRIVILEGED_FUNCTIONS: ReadonlySet<string> = new Set([
   ...SERVER_RESTRICTED_FUNCTIONS, ...INTERNALLY_RESTRICTED_FUNCTIONS, ...OTHER_VERSION_FUNCTIONS,
 ]);
 
-export { PRIVILEGED_FUNCTION_PREFIXES, PROTECTED_CATALOGS };
+export { PRIVILEGED_FUNCTION_PREFIXES, PROTECTED_CATALOGS, READ_PROTECTED_SETTINGS };
 
 /** Functions that export whole results as a document (DESIGN: export). */
 export const EXPORT_FUNCTIONS: ReadonlySet<string> = new Set([

@@ -161,9 +161,14 @@ export function plpgsqlTexts(statementText: string): { texts: string[]; mask: nu
   const parsed = parsePlpgsql(statementText);
   // No function found means the body was not read as PL/pgSQL at all: opaque, so the caller fails closed.
   if (!parsed.ok) return { opaque: parsed.error };
-  if (parsed.funcs.length === 0) return { opaque: 'no PL/pgSQL function found' };
+  return plpgsqlTreeTexts(parsed.funcs);
+}
+
+/** The same for an already parsed tree (libpg-query's `plpgsql_funcs`). */
+export function plpgsqlTreeTexts(funcs: readonly unknown[]): { texts: string[]; mask: number } | { opaque: string } {
+  if (funcs.length === 0) return { opaque: 'no PL/pgSQL function found' };
   const w: PlWalk = { texts: [], mask: 0, opaque: null };
-  for (const f of parsed.funcs) {
+  for (const f of funcs) {
     const node = unwrap(f);
     // libpg-query returns a function without `action` when the language is not (exactly) plpgsql.
     if (node === null || node[0] !== 'PLpgSQL_function' || node[1].action === undefined) return { opaque: 'not a PL/pgSQL function' };

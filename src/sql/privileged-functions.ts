@@ -83,3 +83,15 @@ export const PROTECTED_CATALOGS: ReadonlySet<string> = new Set([
   'pg_ident_file_mappings', 'pg_largeobject', 'pg_replication_origin_status', 'pg_shadow', 'pg_shmem_allocations',
   'pg_statistic', 'pg_statistic_ext_data', 'pg_subscription', 'pg_user_mapping',
 ]);
+
+/**
+ * Settings only superusers and pg_read_all_settings may read (SHOW, current_setting): server paths, key files, the
+ * replication connection string with its password. PostgreSQL 15: the names in pg_settings for a superuser that a plain
+ * login role does not see (the test compares the two on the real server).
+ */
+export const READ_PROTECTED_SETTINGS: ReadonlySet<string> = new Set([
+  'config_file', 'data_directory', 'dynamic_library_path', 'extension_destdir', 'external_pid_file', 'hba_file',
+  'ident_file', 'jit_provider', 'krb_server_keyfile', 'log_directory', 'log_filename', 'primary_conninfo',
+  'session_preload_libraries', 'shared_preload_libraries', 'ssl_ciphers', 'ssl_dh_params_file', 'ssl_ecdh_curve',
+  'ssl_max_protocol_version', 'ssl_min_protocol_version', 'ssl_passphrase_command', 'unix_socket_directories',
+]);

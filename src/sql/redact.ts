@@ -165,7 +165,7 @@ function visitTree(node: unknown, plan: Plan, statementText: string, depth: numb
         visitDefElem(n, plan, inUserMapping);
         break;
       case 'A_Const': {
-        const s = constString(v);
+        const s = constString({ A_Const: n });
         if (s !== undefined && SECRET_VALUE.test(s)) {
           if (typeof n.location === 'number') plan.exact.add(n.location);
           else plan.all = true;

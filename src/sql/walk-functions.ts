@@ -2,7 +2,7 @@
 // relation names given as strings, and aggregates that collect whole row sets.
 import {
   CategoryBit, COLLECTING_AGGREGATES, EXPORT_FUNCTIONS, GRANT_SETTINGS, PROTECTED_CATALOGS, QUERY_STRING_FUNCTIONS,
-  READABLE_LANGUAGES, RELATION_ARGUMENT_FUNCTIONS, SCHEMA_ARGUMENT_FUNCTIONS, WHOLE_DATABASE_FUNCTIONS, WRITE_FUNCTIONS,
+  READABLE_LANGUAGES, READ_PROTECTED_SETTINGS, RELATION_ARGUMENT_FUNCTIONS, SCHEMA_ARGUMENT_FUNCTIONS, WHOLE_DATABASE_FUNCTIONS, WRITE_FUNCTIONS,
   isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { MAX_NESTING, type Collector } from './collector.js';
@@ -115,6 +115,11 @@ export function visitFunction(c: Collector, n: Json): void {
     c.columns.add('*');
   }
   if (name === 'set_config') visitSetConfig(c, args);
+  if (name === 'current_setting') {
+    // Reading a superuser-only setting (primary_conninfo holds a password; data_directory, hba_file are paths).
+    const setting = constString(args[0]);
+    if (setting === undefined || READ_PROTECTED_SETTINGS.has(setting.trim().toLowerCase())) c.add(P);
+  }
 }
 
 function bodyLanguage(options: Json[], fallback: string): string {

@@ -1,7 +1,7 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
   CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PROTECTED_CATALOGS,
-  STATEMENT_CATEGORY, isPrivilegedFunction, isPrivilegedSetting,
+  READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY, isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { SYSTEM_CATALOGS } from './system-catalogs.js';
 import { columnRefName, constString, defElems, defTrue, lastName, nameList, rangeVarName, resTargetNames, stringOf, type Json } from './ast-names.js';
@@ -262,6 +262,9 @@ function visitNode(c: Collector, type: string, n: Json): void {
       break;
     case 'VariableSetStmt':
       visitSet(c, n);
+      break;
+    case 'VariableShowStmt':
+      if (typeof n.name === 'string' && READ_PROTECTED_SETTINGS.has(n.name.toLowerCase())) c.add(P);
       break;
     case 'ExecuteStmt':
       if (typeof n.name === 'string') c.executes = n.name;
