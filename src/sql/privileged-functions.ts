@@ -55,6 +55,8 @@ export const INTERNALLY_RESTRICTED_FUNCTIONS: readonly string[] = [
   'brin_revmap_data', 'brin_page_items', 'gin_metapage_info', 'gin_page_opaque_info', 'gin_leafpage_items',
   'gist_page_opaque_info', 'gist_page_items', 'gist_page_items_bytea', 'hash_page_type', 'hash_page_stats',
   'hash_page_items', 'hash_bitmap_info', 'hash_metapage_info', 'fsm_page_contents',
+  // adminpack's old log rotation (superuser only)
+  'pg_rotate_logfile_old',
   // pg_prewarm background workers
   'autoprewarm_start_worker', 'autoprewarm_dump_now',
   // build SQL from text arguments and run it (dynamic SQL): xml2's xpath_table, tablefunc's connectby
@@ -64,7 +66,7 @@ export const INTERNALLY_RESTRICTED_FUNCTIONS: readonly string[] = [
 /** Names from other PostgreSQL versions (older or newer than 15) with the same meaning: a server upgrade must not open them. */
 export const OTHER_VERSION_FUNCTIONS: readonly string[] = [
   'pg_start_backup', 'pg_stop_backup', 'pg_switch_xlog', 'pg_xlog_replay_pause', 'pg_xlog_replay_resume',
-  'pg_rotate_logfile_old', 'pg_ls_summariesdir', 'pg_sync_replication_slots', 'bt_multi_page_stats',
+  'pg_ls_summariesdir', 'pg_sync_replication_slots', 'bt_multi_page_stats',
 ];
 
 /** Families matched by prefix: every dblink function opens connections from the server; the rest are revoked families. */

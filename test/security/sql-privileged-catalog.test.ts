@@ -1,0 +1,113 @@
+// Finding 9: pg_hba_file_rules(), pg_show_all_file_settings() and pg_ident_file_mappings() were `read`. The class: every
+// function and relation the server itself keeps from ordinary roles is `privileged`. The lists in
+// src/sql/privileged-functions.ts are checked against the real server (core plus every contrib extension it offers) so
+// they cannot drift, and the three reproductions are refused through the proxy with the default rules.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createAnalyzer, loadSqlParser } from '../../src/sql/analyze.js';
+import { isPrivilegedFunction } from '../../src/sql/categories.js';
+import {
+  INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PROTECTED_CATALOGS, READ_PROTECTED_SETTINGS,
+} from '../../src/sql/privileged-functions.js';
+import { pgUrl } from '../helpers/env.js';
+import { agent, direct, startSqlApp, type SqlTestApp } from './sql-harness.js';
+
+const DB = 'pgw_sql_catalog_audit';
+let audit: pg.Client;
+let app: SqlTestApp;
+
+function urlOf(database: string, user = 'postgres'): string {
+  const u = new URL(pgUrl());
+  u.pathname = `/${database}`;
+  u.username = user;
+  return u.toString();
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+  const admin = await direct();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgw_plain') THEN CREATE ROLE pgw_plain LOGIN; END IF; END $$");
+  await admin.end();
+  audit = new pg.Client(urlOf(DB));
+  await audit.connect();
+  // Every extension the server offers, so their restricted functions are audited too.
+  const available = (await audit.query("SELECT name FROM pg_available_extensions WHERE name <> 'plpgsql' ORDER BY name")).rows.map((r) => r.name as string);
+  for (const name of available) await audit.query(`CREATE EXTENSION IF NOT EXISTS "${name}" CASCADE`);
+  app = await startSqlApp();
+}, 120_000);
+
+afterAll(async () => {
+  await audit.end();
+  const admin = await direct();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+  await admin.end();
+  await app.close();
+});
+
+describe('privileged lists agree with the server', () => {
+  it('every function whose EXECUTE the server revokes from PUBLIC is privileged', async () => {
+    const rows = (await audit.query("SELECT DISTINCT proname FROM pg_proc WHERE NOT has_function_privilege('public', oid, 'EXECUTE') ORDER BY 1")).rows;
+    expect(rows.length).toBeGreaterThan(50);
+    expect(rows.map((r) => r.proname as string).filter((n) => !isPrivilegedFunction(n))).toEqual([]);
+  });
+
+  it('every curated function (checked inside its C code, or building SQL from text) exists on the server', async () => {
+    const names = (await audit.query('SELECT DISTINCT proname FROM pg_proc')).rows.map((r) => r.proname as string);
+    const missing = INTERNALLY_RESTRICTED_FUNCTIONS.filter((n) => !names.includes(n));
+    expect(missing).toEqual([]);
+    // Names kept for other server versions are not PostgreSQL 15 functions (else they belong in the lists above).
+    expect(OTHER_VERSION_FUNCTIONS.filter((n) => names.includes(n))).toEqual([]);
+  });
+
+  it('every pg_catalog relation PUBLIC may not read (whole or any column) is a protected catalog, and reading it is privileged', async () => {
+    const rows = (
+      await audit.query(`SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r','v','m','p','f')
+        AND (NOT has_table_privilege('public', c.oid, 'SELECT') OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+        AND NOT a.attisdropped AND NOT has_column_privilege('public', c.oid, a.attnum, 'SELECT'))) ORDER BY 1`)
+    ).rows.map((r) => r.relname as string);
+    expect(rows).toEqual([...PROTECTED_CATALOGS].sort());
+    const analyzer = createAnalyzer({ maxRows: 1000, cacheEntries: 0 });
+    for (const rel of rows) {
+      expect(analyzer.analyze(`SELECT * FROM ${rel}`).categories, rel).toEqual(['privileged']);
+      expect(analyzer.analyze(`TABLE pg_catalog.${rel}`).categories, rel).toEqual(['privileged']);
+    }
+  });
+
+  it('every setting a plain role cannot see is read-protected (SHOW and current_setting of it are privileged)', async () => {
+    // Two fresh sessions (extension libraries loaded by CREATE EXTENSION above add their own settings to that session).
+    const names = async (user: string): Promise<string[]> => {
+      const c = new pg.Client(urlOf(DB, user));
+      await c.connect();
+      const out = (await c.query('SELECT name FROM pg_settings')).rows.map((r) => r.name as string);
+      await c.end();
+      return out;
+    };
+    const all = await names('postgres');
+    const visible = new Set(await names('pgw_plain'));
+    const hidden = all.filter((n) => !visible.has(n)).sort();
+    expect(hidden.length).toBeGreaterThan(5);
+    expect(hidden).toEqual([...READ_PROTECTED_SETTINGS].filter((n) => all.includes(n)).sort());
+  });
+});
+
+describe('the reproductions through the proxy', () => {
+  it.each(['SELECT * FROM pg_hba_file_rules()', 'SELECT * FROM pg_show_all_file_settings()', 'SELECT * FROM pg_ident_file_mappings()', 'SELECT * FROM pg_hba_file_rules', "SELECT current_setting('hba_file')"])(
+    '%s is refused and returns no rows',
+    async (sql) => {
+      const c = await agent(app);
+      let rows: unknown[] | null = null;
+      const code = await c.query(sql).then((r) => ((rows = r.rows), null), (e: { code: string }) => e.code);
+      expect(code).toBe('42501');
+      expect(rows).toBeNull();
+      await c.end();
+    },
+  );
+
+  it('the functions do return the files when called directly (control)', async () => {
+    const c = await direct();
+    expect((await c.query('SELECT count(*)::int AS n FROM pg_hba_file_rules()')).rows[0].n).toBeGreaterThan(0);
+    await c.end();
+  });
+});
