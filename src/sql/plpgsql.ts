@@ -39,8 +39,11 @@ function unwrap(v: unknown): [string, Json] | null {
  * `SELECT <expression>`. Null when the text does not have that shape (the caller fails closed).
  */
 export function assignmentTexts(query: string): string[] | null {
-  const tokens = scanSql(query);
-  if (tokens === null || tokens.length < 2) return null;
+  const scanned = scanSql(query);
+  if (scanned === null) return null;
+  // Comments are tokens of libpg-query's scanner but not of the grammar.
+  const tokens = scanned.filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT');
+  if (tokens.length < 2) return null;
   const first = tokens[0]!;
   // plassign_target: ColId (an identifier or a non-reserved keyword) or a parameter ($1).
   if (!(first.tokenName === 'IDENT' || first.tokenName === 'PARAM' || first.keywordKind === 1 || first.keywordKind === 2)) return null;

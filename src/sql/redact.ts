@@ -23,6 +23,9 @@ const SECRET_OPTION = /pass|secret|key|token|cred|conninfo|auth/i;
 const SECRET_SETTING = /conninfo|pass|secret|key|token/i;
 /** A constant that looks like a credential: `password=…`, `user:pass@host`, or one that names a password or secret. */
 const SECRET_VALUE = /pass(word|wd)|pwd\s*=|secret|conninfo|token\s*=|:\/\/[^\s/@:]*:[^\s/@]*@/i;
+/** A credential written as `key=value` or in a URL, left anywhere in a text (checked on redacted nested SQL, comments included). */
+const CREDENTIAL_LEFT = /(?:pass(?:word|wd)?|pwd|secret|token)\s*=\s*[^\s'[\]]|:\/\/[^\s/@:]*:[^\s/@[\]]+@/i;
+const CREDENTIAL_IN_COMMENT = /((?:pass(?:word|wd)?|pwd|secret|token)\s*=\s*|:\/\/[^\s/@:]*:)[^\s@*]+/gi;
 /** Text that may hold a secret, for texts that cannot be parsed (their literals cannot be told apart). */
 const SECRET_HINT = /pass|pwd|secret|key|token|cred|conn|option|mapping|server|subscription|dblink|crypt|u&|\\|:\/\//i;
 
@@ -74,8 +77,21 @@ function dollarQuote(text: string): string {
 function redactPlpgsqlBody(statementText: string, body: string, depth: number): string {
   const found = plpgsqlTexts(statementText);
   const hasSecret = 'opaque' in found ? SECRET_HINT.test(body) : found.texts.some((t) => redactAt(t, depth + 1) !== t);
-  if (!hasSecret) return body;
-  return redactAllStrings(body) ?? '[redacted]';
+  if (!hasSecret) return redactComments(body);
+  return redactComments(redactAllStrings(body) ?? '[redacted]');
+}
+
+/**
+ * Credentials written into comments (`-- password=…`, `/* postgres://u:pw@h *\/`): the tree has no comments, so the
+ * scanner's comment tokens are searched and `key=value` / URL credentials in them are cut.
+ */
+function redactComments(text: string): string {
+  if (!CREDENTIAL_LEFT.test(text)) return text;
+  const tokens = scanSql(text);
+  if (tokens === null) return text.replace(CREDENTIAL_IN_COMMENT, '$1[redacted]');
+  return rebuild(text, tokens, (t) =>
+    t.tokenName === 'SQL_COMMENT' || t.tokenName === 'C_COMMENT' ? t.text.replace(CREDENTIAL_IN_COMMENT, '$1[redacted]') : null,
+  );
 }
 
 function visitDefElem(d: Json, plan: Plan, forceSecret: boolean): void {
@@ -231,6 +247,10 @@ function rebuild(text: string, tokens: readonly SqlToken[], replace: (t: SqlToke
 }
 
 function redactAt(text: string, depth: number): string {
+  return redactComments(redactTokens(text, depth));
+}
+
+function redactTokens(text: string, depth: number): string {
   const parsed = parseSql(text);
   if (!parsed.ok) {
     if (!SECRET_HINT.test(text)) return text;
@@ -262,7 +282,9 @@ function redactAt(text: string, depth: number): string {
   for (const n of plan.nested) {
     const t = resolve(n.at);
     if (t === undefined) return rebuild(text, tokens, (x) => (isStringToken(x) ? REDACTED_LITERAL : null));
-    if (!secret.has(t.start)) secret.set(t.start, dollarQuote(n.redacted));
+    // Nested SQL keeps its structure when its own redaction leaves nothing that looks like a credential; otherwise the
+    // whole literal goes (a comment inside it, say, is not a constant the nested walk can see).
+    secret.set(t.start, CREDENTIAL_LEFT.test(n.redacted) ? REDACTED_LITERAL : dollarQuote(n.redacted));
   }
   return rebuild(text, tokens, (t) => secret.get(t.start) ?? null);
 }

@@ -22,6 +22,7 @@ describe('assignment targets', () => {
     expect(assignmentTexts('rec.f[g(k := 1)] = 3')).toEqual(['SELECT rec.f[g(k := 1)] ', 'SELECT  3']);
     expect(assignmentTexts('$1.x[2] := count(*) FROM t')).toEqual(['SELECT $1.x[2] ', 'SELECT  count(*) FROM t']);
     expect(assignmentTexts('é[1] := 2')).toEqual(['SELECT é[1] ', 'SELECT  2']);
+    expect(assignmentTexts('a /* c */ [f(1)] -- c\n := 2')).toEqual(['SELECT a /* c */ [f(1)] -- c\n ', 'SELECT  2']);
   });
 
   it('refuses a text that is not target := expression (the caller fails closed)', () => {
