@@ -48,5 +48,5 @@ describe('PostgreSQL 15 regression statements', () => {
     }
     expect(unknown.slice(0, 20)).toEqual([]);
     expect(kindMismatch.slice(0, 20)).toEqual([]);
-  });
+  }, 60_000);
 });

@@ -129,5 +129,5 @@ describe('differential: same shape ⇒ same facts as the real parser', () => {
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { sql: string }).sql);
     expect(check(texts, 3)).toBeGreaterThan(1000);
-  });
+  }, 60_000);
 });
