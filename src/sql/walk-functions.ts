@@ -32,13 +32,14 @@ function classifyByName(c: Collector, name: string): void {
 /**
  * A field selection `(expr).name` or `t.name` is a call of `name(expr)` when no such field exists (PostgreSQL's
  * functional notation: `SELECT ('/etc/passwd'::text).pg_read_file` reads the file). Only the name is known, so it is
- * judged by name; a query-string function called this way runs a text pgwarden cannot see (dynamic SQL).
+ * judged by name, and the functions whose argument decides what they do are privileged.
  */
 export function visitFieldSelection(c: Collector, field: string): void {
   const name = field.toLowerCase();
   const before = c.mask;
   classifyByName(c, name);
-  if (QUERY_STRING_FUNCTIONS.has(name)) c.add(P);
+  // A query-string function runs a text pgwarden cannot see; current_setting reads a setting it cannot name.
+  if (QUERY_STRING_FUNCTIONS.has(name) || name === 'current_setting' || name === 'set_config') c.add(P);
   if (COLLECTING_AGGREGATES.has(name)) c.add(CategoryBit.export);
   if (c.mask !== before) c.functions.add(field);
 }

@@ -94,5 +94,5 @@ describe('redactSecrets', () => {
       }),
       { numRuns: 500 },
     );
-  });
+  }, 60_000);
 });

@@ -101,11 +101,11 @@ describe('shape cache: cached facts equal fresh facts for sibling texts', () => 
         if (key !== null && key === shapeKey(prime) && prime !== text) reused++;
         expect(summary(cached), `primed with: ${prime}\nthen: ${text}`).toEqual(summary(analyzeText(text, 1000)));
       }),
-      { numRuns: 3000 },
+      { numRuns: 2000 },
     );
     // The property must exercise the shape cache, not only texts it refuses.
-    expect(reused).toBeGreaterThan(300);
-  });
+    expect(reused).toBeGreaterThan(200);
+  }, 120_000);
 
   it('the issue reproduction: a UESCAPE character that spells pg_authid is never served from a sibling\'s facts', () => {
     const analyzer = createAnalyzer({ maxRows: 1000, cacheEntries: 100 });

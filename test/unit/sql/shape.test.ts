@@ -119,7 +119,7 @@ describe('differential: same shape ⇒ same facts as the real parser', () => {
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { sql: string }).sql);
     expect(check(texts, 25)).toBeGreaterThan(20);
-  });
+  }, 60_000);
 
   it('on the PostgreSQL 15 regression corpus', () => {
     if (!existsSync(corpusPath)) throw new Error(`corpus missing: expected ${corpusPath}`);
