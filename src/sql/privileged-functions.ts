@@ -84,7 +84,33 @@ export const PROTECTED_CATALOGS: ReadonlySet<string> = new Set([
   'pg_authid', 'pg_backend_memory_contexts', 'pg_config', 'pg_file_settings', 'pg_hba_file_rules',
   'pg_ident_file_mappings', 'pg_largeobject', 'pg_replication_origin_status', 'pg_shadow', 'pg_shmem_allocations',
   'pg_statistic', 'pg_statistic_ext_data', 'pg_subscription', 'pg_user_mapping',
+  // Readable by PUBLIC, but a superuser sees every user mapping's options in it: passwords.
+  'pg_user_mappings',
 ]);
+
+/**
+ * information_schema relations PUBLIC may not read (the same ACL query for schema information_schema), and
+ * user_mapping_options, which shows a superuser every mapping's password. Matched when qualified with information_schema
+ * (it is not on the default search_path); the user-mapping ones also unqualified.
+ */
+export const PROTECTED_INFORMATION_SCHEMA: ReadonlySet<string> = new Set([
+  '_pg_foreign_data_wrappers', '_pg_foreign_servers', '_pg_foreign_table_columns', '_pg_foreign_tables',
+  '_pg_user_mappings', 'sql_parts', 'transforms', 'user_mapping_options',
+]);
+
+/**
+ * Predefined roles that hand out server-file, program, signal, all-data or monitoring powers (PostgreSQL 15's roles
+ * with oid < 16384, except pg_database_owner, which cannot be granted), and `postgres`, the usual bootstrap superuser.
+ * GRANTing one is privileged, not only a grant.
+ */
+export const PRIVILEGED_ROLES: ReadonlySet<string> = new Set([
+  'pg_checkpoint', 'pg_execute_server_program', 'pg_monitor', 'pg_read_all_data', 'pg_read_all_settings',
+  'pg_read_all_stats', 'pg_read_server_files', 'pg_signal_backend', 'pg_stat_scan_tables', 'pg_write_all_data',
+  'pg_write_server_files', 'postgres',
+]);
+
+/** Role attributes that bypass every check (CREATE/ALTER ROLE … SUPERUSER, REPLICATION, BYPASSRLS): privileged. */
+export const PRIVILEGED_ROLE_OPTIONS: ReadonlySet<string> = new Set(['superuser', 'isreplication', 'bypassrls']);
 
 /**
  * Settings only superusers and pg_read_all_settings may read (SHOW, current_setting): server paths, key files, the

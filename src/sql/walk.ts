@@ -1,7 +1,7 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
   CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PROTECTED_CATALOGS,
-  READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY, isPrivilegedFunction, isPrivilegedSetting,
+  PRIVILEGED_ROLE_OPTIONS, PRIVILEGED_ROLES, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY, isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { SYSTEM_CATALOGS } from './system-catalogs.js';
 import { columnRefName, constString, defElems, defTrue, lastName, nameList, rangeVarName, resTargetNames, stringOf, type Json } from './ast-names.js';
@@ -103,6 +103,14 @@ function isSystemCatalog(n: Json): boolean {
   return n.schemaname === undefined && SYSTEM_CATALOGS.has(rel);
 }
 
+/** information_schema relations with credentials or ACL-restricted contents (user mapping options above all). */
+function isProtectedInformationSchema(n: Json): boolean {
+  const rel = n.relname;
+  if (typeof rel !== 'string' || !PROTECTED_INFORMATION_SCHEMA.has(rel)) return false;
+  if (n.schemaname === 'information_schema') return true;
+  return n.schemaname === undefined && (rel === 'user_mapping_options' || rel === '_pg_user_mappings');
+}
+
 /** Writing a system catalog needs superuser; writing pg_settings is set_config (any setting, role included). */
 function writeTarget(c: Collector, rel: unknown): void {
   if (rel === null || typeof rel !== 'object') return;
@@ -166,6 +174,7 @@ function visitNode(c: Collector, type: string, n: Json): void {
       c.tables.add(name);
       c.rangeNames.set(typeof alias === 'string' ? alias : (n.relname as string), name);
       if (isSystemCatalog(n) && PROTECTED_CATALOGS.has(n.relname as string)) c.add(P);
+      if (isProtectedInformationSchema(n)) c.add(P);
       return;
     }
     case 'ColumnRef': {
@@ -201,6 +210,19 @@ function visitNode(c: Collector, type: string, n: Json): void {
     case 'JsonArrayAgg':
     case 'JsonObjectAgg':
       if (c.boundedInputs[c.boundedInputs.length - 1] !== true) c.add(CategoryBit.export);
+      break;
+    case 'GrantRoleStmt':
+      // GRANT pg_read_server_files / pg_execute_server_program / … TO x hands out server powers.
+      if (n.is_grant === true && Array.isArray(n.granted_roles)) {
+        for (const r of n.granted_roles) {
+          const role = ((r as Json).AccessPriv as Json | undefined)?.priv_name;
+          if (typeof role === 'string' && PRIVILEGED_ROLES.has(role)) c.add(P);
+        }
+      }
+      break;
+    case 'CreateRoleStmt':
+    case 'AlterRoleStmt':
+      for (const d of defElems(n.options)) if (typeof d.defname === 'string' && PRIVILEGED_ROLE_OPTIONS.has(d.defname) && defTrue(d)) c.add(P);
       break;
     case 'CommonTableExpr':
       if (typeof n.ctename === 'string') c.rangeNames.set(n.ctename, n.ctename);

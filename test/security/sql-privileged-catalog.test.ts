@@ -7,7 +7,8 @@ import pg from 'pg';
 import { createAnalyzer, loadSqlParser } from '../../src/sql/analyze.js';
 import { isPrivilegedFunction } from '../../src/sql/categories.js';
 import {
-  INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PROTECTED_CATALOGS, READ_PROTECTED_SETTINGS,
+  INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA,
+  READ_PROTECTED_SETTINGS,
 } from '../../src/sql/privileged-functions.js';
 import { pgUrl } from '../helpers/env.js';
 import { agent, direct, startSqlApp, type SqlTestApp } from './sql-harness.js';
@@ -61,18 +62,38 @@ describe('privileged lists agree with the server', () => {
     expect(OTHER_VERSION_FUNCTIONS.filter((n) => names.includes(n))).toEqual([]);
   });
 
-  it('every pg_catalog relation PUBLIC may not read (whole or any column) is a protected catalog, and reading it is privileged', async () => {
-    const rows = (
-      await audit.query(`SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r','v','m','p','f')
-        AND (NOT has_table_privilege('public', c.oid, 'SELECT') OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
-        AND NOT a.attisdropped AND NOT has_column_privilege('public', c.oid, a.attnum, 'SELECT'))) ORDER BY 1`)
+  /** Relations of `schema` PUBLIC may not read, whole or any column. */
+  async function restricted(schema: string): Promise<string[]> {
+    return (
+      await audit.query(
+        `SELECT c.relname FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','v','m','p','f')
+          AND (NOT has_table_privilege('public', c.oid, 'SELECT') OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+          AND NOT a.attisdropped AND NOT has_column_privilege('public', c.oid, a.attnum, 'SELECT'))) ORDER BY 1`,
+        [schema],
+      )
     ).rows.map((r) => r.relname as string);
-    expect(rows).toEqual([...PROTECTED_CATALOGS].sort());
+  }
+
+  it('every pg_catalog and information_schema relation PUBLIC may not read (whole or any column) is protected, and reading it is privileged', async () => {
+    const catalog = await restricted('pg_catalog');
+    expect(catalog.length).toBeGreaterThan(10);
+    expect(catalog.filter((r) => !PROTECTED_CATALOGS.has(r))).toEqual([]);
+    const info = await restricted('information_schema');
+    expect(info.filter((r) => !PROTECTED_INFORMATION_SCHEMA.has(r))).toEqual([]);
     const analyzer = createAnalyzer({ maxRows: 1000, cacheEntries: 0 });
-    for (const rel of rows) {
+    for (const rel of [...PROTECTED_CATALOGS]) {
       expect(analyzer.analyze(`SELECT * FROM ${rel}`).categories, rel).toEqual(['privileged']);
       expect(analyzer.analyze(`TABLE pg_catalog.${rel}`).categories, rel).toEqual(['privileged']);
     }
+    for (const rel of [...PROTECTED_INFORMATION_SCHEMA]) expect(analyzer.analyze(`SELECT * FROM information_schema.${rel}`).categories, rel).toEqual(['privileged']);
+  });
+
+  it('every predefined role that can be granted is a privileged role (GRANT of it is privileged)', async () => {
+    const roles = (await audit.query("SELECT rolname FROM pg_roles WHERE oid < 16384 AND rolname LIKE 'pg\\_%' AND rolname <> 'pg_database_owner' ORDER BY 1")).rows.map((r) => r.rolname as string);
+    expect(roles.length).toBeGreaterThan(8);
+    expect(roles.filter((r) => !PRIVILEGED_ROLES.has(r))).toEqual([]);
+    const analyzer = createAnalyzer({ maxRows: 1000, cacheEntries: 0 });
+    for (const role of roles) expect(analyzer.analyze(`GRANT ${role} TO CURRENT_USER`).categories, role).toEqual(['grant', 'privileged']);
   });
 
   it('every setting a plain role cannot see is read-protected (SHOW and current_setting of it are privileged)', async () => {
