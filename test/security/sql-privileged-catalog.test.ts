@@ -54,6 +54,17 @@ describe('privileged lists agree with the server', () => {
     expect(rows.map((r) => r.proname as string).filter((n) => !isPrivilegedFunction(n))).toEqual([]);
   });
 
+  it('no operator, cast, type I/O, aggregate or selectivity function of the server (or its extensions) is a restricted one: implicit calls cannot reach them', async () => {
+    const restricted = "NOT has_function_privilege('public', p.oid, 'EXECUTE')";
+    const counts = await Promise.all([
+      `SELECT count(*)::int AS n FROM pg_operator o JOIN pg_proc p ON p.oid IN (o.oprcode, o.oprrest, o.oprjoin) WHERE ${restricted}`,
+      `SELECT count(*)::int AS n FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc WHERE ${restricted}`,
+      `SELECT count(*)::int AS n FROM pg_type t JOIN pg_proc p ON p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend, t.typmodin, t.typmodout, t.typanalyze, t.typsubscript) WHERE ${restricted}`,
+      `SELECT count(*)::int AS n FROM pg_aggregate a JOIN pg_proc p ON p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn) WHERE ${restricted}`,
+    ].map(async (q) => (await audit.query(q)).rows[0].n as number));
+    expect(counts).toEqual([0, 0, 0, 0]);
+  });
+
   it('every curated function (checked inside its C code, or building SQL from text) exists on the server', async () => {
     const names = (await audit.query('SELECT DISTINCT proname FROM pg_proc')).rows.map((r) => r.proname as string);
     const missing = INTERNALLY_RESTRICTED_FUNCTIONS.filter((n) => !names.includes(n));
