@@ -26,8 +26,13 @@ const SECRET_VALUE = /pass(word|wd)|pwd\s*=|secret|conninfo|token\s*=|:\/\/[^\s/
 /** A credential written as `key=value` or in a URL, left anywhere in a text (checked on redacted nested SQL, comments included). */
 const CREDENTIAL_LEFT = /(?:pass(?:word|wd)?|pwd|secret|token)\s*=\s*[^\s'[\]]|:\/\/[^\s/@:]*:[^\s/@[\]]+@/i;
 const CREDENTIAL_IN_COMMENT = /((?:pass(?:word|wd)?|pwd|secret|token)\s*=\s*|:\/\/[^\s/@:]*:)[^\s@*]+/gi;
-/** Text that may hold a secret, for texts that cannot be parsed (their literals cannot be told apart). */
-const SECRET_HINT = /pass|pwd|secret|key|token|cred|conn|option|mapping|server|subscription|dblink|crypt|u&|\\|:\/\//i;
+/**
+ * Text that may hold a secret. Every trigger below needs one of these words in the text (a keyword, an option,
+ * function or setting name, or the secret-looking value itself) or hides it behind an escape (`U&`, a backslash), so a
+ * text without any of them is returned as is without parsing — most statements. Also the test for texts that cannot
+ * be parsed (their literals cannot be told apart).
+ */
+const SECRET_HINT = /pass|pwd|secret|key|token|cred|conn|auth|option|mapping|server|subscription|dblink|crypt|hmac|pgp_|u&|\\|:\/\//i;
 
 /** pgcrypto functions and the arguments that are keys or passwords. */
 const SECRET_ARGUMENTS: ReadonlyMap<string, readonly number[]> = new Map([
@@ -303,7 +308,8 @@ function sliceStatement(text: string, location: number | undefined, length: numb
  */
 export function redactSecrets(text: string): string {
   try {
-    if (!isParserLoaded()) return SECRET_HINT.test(text) ? fallbackRedact(text) : text;
+    if (!SECRET_HINT.test(text)) return text;
+    if (!isParserLoaded()) return fallbackRedact(text);
     return redactAt(text, 0);
   } catch {
     return REDACTED_TEXT;

@@ -1,7 +1,8 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
-  CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PROTECTED_CATALOGS,
-  PRIVILEGED_ROLE_OPTIONS, PRIVILEGED_ROLES, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY, isPrivilegedFunction, isPrivilegedSetting,
+  CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PRIVILEGED_ROLE_OPTIONS,
+  PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY,
+  isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { SYSTEM_CATALOGS } from './system-catalogs.js';
 import { columnRefName, constString, defElems, defTrue, lastName, nameList, rangeVarName, resTargetNames, stringOf, type Json } from './ast-names.js';
