@@ -194,6 +194,19 @@ export const COLLECTING_AGGREGATES: ReadonlySet<string> = new Set([
   'jsonb_object_agg_unique_strict', 'json_arrayagg', 'json_objectagg',
 ]);
 
+/**
+ * Functions a whole row can be passed to by field notation (`c.row_to_json` is `row_to_json(c)` when `c` has no such
+ * column): one argument of type record/any* (the rest defaulted or variadic). PostgreSQL 15's pg_proc, checked by
+ * test/security/sql-exports.test.ts. `c.<one of these>` reads every column of `c`.
+ */
+export const ROW_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'any_out', 'anycompatible_out', 'anycompatiblenonarray_out', 'anyelement_out', 'anynonarray_out', 'array_agg',
+  'concat', 'count', 'cume_dist', 'dense_rank', 'first_value', 'hash_record', 'json_agg', 'json_build_array',
+  'json_build_object', 'jsonb_agg', 'jsonb_build_array', 'jsonb_build_object', 'lag', 'last_value', 'lead', 'mode',
+  'num_nonnulls', 'num_nulls', 'percent_rank', 'pg_collation_for', 'pg_column_compression', 'pg_column_size',
+  'pg_typeof', 'quote_literal', 'quote_nullable', 'rank', 'record_out', 'record_send', 'row_to_json', 'to_json', 'to_jsonb',
+]);
+
 /** Export functions that name the relation they read as an argument (`table_to_xml('customers', …)`): index of that argument. */
 export const RELATION_ARGUMENT_FUNCTIONS: ReadonlyMap<string, number> = new Map([
   ['table_to_xml', 0], ['table_to_xmlschema', 0], ['table_to_xml_and_xmlschema', 0],

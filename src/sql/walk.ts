@@ -1,7 +1,8 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
   CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PRIVILEGED_ROLE_OPTIONS,
-  PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, STATEMENT_CATEGORY,
+  PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, ROW_ARGUMENT_FUNCTIONS,
+  STATEMENT_CATEGORY,
   isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { SYSTEM_CATALOGS } from './system-catalogs.js';
@@ -184,7 +185,11 @@ function visitNode(c: Collector, type: string, n: Json): void {
       const fields = n.fields;
       if (Array.isArray(fields) && fields.length >= 2) {
         const last = stringOf(fields[fields.length - 1]);
-        if (last !== undefined) visitFieldSelection(c, last);
+        if (last !== undefined) {
+          visitFieldSelection(c, last);
+          // `c.row_to_json` passes the whole row of c: every column is read.
+          if (ROW_ARGUMENT_FUNCTIONS.has(last.toLowerCase())) c.columns.add(`${nameList(fields.slice(0, -1))}.*`);
+        }
       }
       return;
     }

@@ -3,6 +3,7 @@
 // whole table into one value (an export), a whole-row reference (names every column), a non-constant LIMIT (no bound).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { ROW_ARGUMENT_FUNCTIONS } from '../../src/sql/categories.js';
 import { REFUSED, agent, defaultRules, direct, startSqlApp, type SqlTestApp } from './sql-harness.js';
 
 const OWNER_RULES = `  - id: pii
@@ -72,8 +73,20 @@ describe('exports that dodged the shape checks, through the proxy', () => {
     'SELECT to_jsonb(c.*) FROM pgw_sec_people c LIMIT 5',
     'SELECT (c).* FROM pgw_sec_people c LIMIT 5',
     'SELECT c::text FROM pgw_sec_people AS c LIMIT 5',
+    'SELECT c.row_to_json FROM pgw_sec_people c LIMIT 5',
+    'SELECT c.json_build_array FROM pgw_sec_people c LIMIT 5',
   ])('a whole-row reference names every column, so the ssn rule refuses it: %s', async (sql) => {
     expect(await attempt(sql)).toEqual({ code: '42501', rows: 0 });
+  });
+
+  it('every function a whole row can be passed to by field notation is known (so c.f counts as reading c.*)', async () => {
+    const names = (
+      await admin.query(`SELECT DISTINCT p.proname FROM pg_proc p WHERE p.pronargs >= 1
+        AND p.proargtypes[0] IN ('record'::regtype, 'anyelement'::regtype, 'anycompatible'::regtype, '"any"'::regtype, 'anynonarray'::regtype, 'anycompatiblenonarray'::regtype)
+        AND (p.pronargs - p.pronargdefaults <= 1 OR p.provariadic <> 0) AND p.prokind IN ('f', 'a', 'w')`)
+    ).rows.map((r) => r.proname as string);
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((n) => !ROW_ARGUMENT_FUNCTIONS.has(n))).toEqual([]);
   });
 
   it('only a constant LIMIT bounds: LIMIT 49999+1, LIMIT $1 = 50000, LIMIT (SELECT …) and WITH TIES are unbounded', async () => {

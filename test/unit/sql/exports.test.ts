@@ -41,6 +41,8 @@ describe('whole-row references', () => {
     'SELECT c::text FROM customers c',
     'SELECT x FROM (SELECT * FROM customers) x',
     'SELECT * FROM customers',
+    'SELECT c.row_to_json FROM customers c',
+    'SELECT customers.to_jsonb FROM customers',
   ])('names every column, so a rule on customers.ssn matches: %s', (sql) => {
     expect(matches(sql)).toBe(true);
   });
