@@ -2,7 +2,7 @@
 import {
   INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PRIVILEGED_FUNCTION_PREFIXES, PROTECTED_CATALOGS,
   PRIVILEGED_ROLE_OPTIONS, PRIVILEGED_ROLES, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS,
-  SERVER_RESTRICTED_FUNCTIONS,
+  SERVER_RESTRICTED_FUNCTIONS, SUPERUSER_SETTINGS,
 } from './privileged-functions.js';
 import { CATEGORIES, type Category } from './types.js';
 
@@ -232,7 +232,7 @@ export function isPrivilegedFunction(name: string): boolean {
 }
 
 export function isPrivilegedSetting(name: string): boolean {
-  if (PRIVILEGED_SETTINGS.has(name)) return true;
+  if (PRIVILEGED_SETTINGS.has(name) || SUPERUSER_SETTINGS.has(name)) return true;
   for (const p of PRIVILEGED_SETTING_PREFIXES) if (name.startsWith(p)) return true;
   return false;
 }

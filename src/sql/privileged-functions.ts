@@ -123,3 +123,24 @@ export const READ_PROTECTED_SETTINGS: ReadonlySet<string> = new Set([
   'session_preload_libraries', 'shared_preload_libraries', 'ssl_ciphers', 'ssl_dh_params_file', 'ssl_ecdh_curve',
   'ssl_max_protocol_version', 'ssl_min_protocol_version', 'ssl_passphrase_command', 'unix_socket_directories',
 ]);
+
+/**
+ * Settings only a superuser may change (PostgreSQL 15 `pg_settings.context` 'superuser' or 'superuser-backend'):
+ * changing one is a superuser power — hiding activity (log_*, track_*), weakening checks (zero_damaged_pages,
+ * lo_compat_privileges, session_replication_role), loading code (session_preload_libraries). SET, set_config and
+ * ALTER … SET of them are privileged; the test compares this list with the server's.
+ */
+export const SUPERUSER_SETTINGS: ReadonlySet<string> = new Set([
+  'allow_in_place_tablespaces', 'allow_system_table_mods', 'backtrace_functions', 'commit_delay', 'compute_query_id',
+  'deadlock_timeout', 'debug_discard_caches', 'dynamic_library_path', 'extension_destdir', 'ignore_checksum_failure',
+  'jit_dump_bitcode', 'lc_messages', 'lo_compat_privileges', 'log_duration', 'log_error_verbosity', 'log_executor_stats',
+  'log_lock_waits', 'log_min_duration_sample', 'log_min_duration_statement', 'log_min_error_statement', 'log_min_messages',
+  'log_parameter_max_length', 'log_parser_stats', 'log_planner_stats', 'log_replication_commands', 'log_statement',
+  'log_statement_sample_rate', 'log_statement_stats', 'log_temp_files', 'log_transaction_sample_rate', 'max_stack_depth',
+  'session_preload_libraries', 'session_replication_role', 'temp_file_limit', 'track_activities', 'track_counts',
+  'track_functions', 'track_io_timing', 'track_wal_io_timing', 'update_process_title', 'wal_compression',
+  'wal_consistency_checking', 'wal_init_zero', 'wal_recycle', 'zero_damaged_pages', 'jit_debugging_support',
+  'jit_profiling_support', 'log_connections', 'log_disconnections',
+  // extensions' superuser settings (plpgsql is always installed)
+  'plpgsql.variable_conflict',
+]);

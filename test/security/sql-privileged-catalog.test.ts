@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createAnalyzer, loadSqlParser } from '../../src/sql/analyze.js';
-import { isPrivilegedFunction } from '../../src/sql/categories.js';
+import { isPrivilegedFunction, isPrivilegedSetting } from '../../src/sql/categories.js';
 import {
   INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA,
   READ_PROTECTED_SETTINGS,
@@ -121,6 +121,24 @@ describe('privileged lists agree with the server', () => {
     const hidden = all.filter((n) => !visible.has(n)).sort();
     expect(hidden.length).toBeGreaterThan(5);
     expect(hidden).toEqual([...READ_PROTECTED_SETTINGS].filter((n) => all.includes(n)).sort());
+  });
+});
+
+describe('settings', () => {
+  it('every setting only a superuser may change is privileged to SET (and set_config)', async () => {
+    const names = (await audit.query("SELECT name FROM pg_settings WHERE context IN ('superuser', 'superuser-backend')")).rows.map((r) => r.name as string);
+    expect(names.length).toBeGreaterThan(30);
+    expect(names.filter((n) => !isPrivilegedSetting(n))).toEqual([]);
+    const analyzer = createAnalyzer({ maxRows: 1000, cacheEntries: 0 });
+    for (const n of names) expect(analyzer.analyze(`SET ${n} = DEFAULT`).categories, n).toEqual(['privileged']);
+  });
+
+  it('SET track_activities = off through the proxy is refused and the setting stays on', async () => {
+    const c = await agent(app);
+    const code = await c.query('SET track_activities = off').then(() => null, (e: { code: string }) => e.code);
+    expect(code).toBe('42501');
+    expect((await c.query('SHOW track_activities')).rows[0].track_activities).toBe('on');
+    await c.end();
   });
 });
 
