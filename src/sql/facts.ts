@@ -1,8 +1,8 @@
 // Pure analysis of one SQL text: parse, walk each statement, and return deep-frozen TextFacts.
 import { CategoryBit, STATEMENT_CATEGORY, categoriesFromMask } from './categories.js';
 import { shapeOf } from './bounds.js';
-import { fingerprintSql, parseSql, type RawStatement } from './parse.js';
-import { StatementRecord } from './statement-record.js';
+import { parseSql, type RawStatement } from './parse.js';
+import { NESTED_SQL_PART, StatementRecord } from './statement-record.js';
 import { plpgsqlFacts } from './plpgsql.js';
 import type { StatementFacts, TextFacts } from './types.js';
 import { Collector, type NestedAnalyzer, type NestedFacts } from './collector.js';
@@ -54,8 +54,9 @@ function nestedSqlFacts(text: string, depth: number, maxRows: number): NestedFac
   const slicer = makeSlicer(text);
   const nested = nestedAnalyzer(maxRows);
   const merged = new Collector(text, depth, nested, maxRows);
-  // The nested text's own shape (its literals do not matter, its structure does) is part of the enclosing statement's.
-  merged.shapeParts.push(`sql:${fingerprintSql(text)}`);
+  // The nested text's own shape (its literals do not matter, its structure does) is part of the enclosing statement's;
+  // it is fingerprinted only when the enclosing statement's fingerprint is read (statement-record.ts).
+  merged.shapeParts.push(`${NESTED_SQL_PART}${text}`);
   for (const raw of parsed.stmts) {
     const c = new Collector(slicer(raw), depth, nested, maxRows);
     const kind = topKind(raw);

@@ -10,6 +10,9 @@ type Transaction = StatementFacts['transaction'];
 export type StatementData = Omit<StatementFacts, 'fingerprint' | 'normalized'>;
 
 /** Shared lazily-filled cache of the two extra parses, so copies made by session merges reuse them. */
+/** Prefix of a shape part that is a nested SQL text, fingerprinted when the fingerprint is first read. */
+export const NESTED_SQL_PART = 'nested-sql:';
+
 class Derived {
   fingerprint: string | undefined;
   normalized: string | undefined;
@@ -30,7 +33,12 @@ function combinedFingerprint(d: Derived): string {
   const base = fingerprintSql(d.source);
   if (base === '' || d.shapeParts.length === 0) return base;
   const h = createHash('sha256');
-  for (const p of d.shapeParts) h.update(p).update('\u0000');
+  for (const p of d.shapeParts) {
+    // Nested SQL counts by its own fingerprint (its values may vary, its structure may not); a text that cannot be
+    // fingerprinted counts verbatim.
+    const part = p.startsWith(NESTED_SQL_PART) ? `sql:${fingerprintSql(p.slice(NESTED_SQL_PART.length)) || p}` : p;
+    h.update(part).update('\u0000');
+  }
   return base + h.digest('hex').slice(0, 16);
 }
 
