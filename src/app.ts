@@ -62,6 +62,7 @@ async function startAnalyzer(config: Config, metrics: Metrics): Promise<Analyzer
   return createAnalyzer({
     maxRows: config.limits.max_rows,
     cacheEntries: config.parse_cache.max_entries,
+    cacheBytes: config.parse_cache.max_bytes,
     onCacheHit: () => metrics.parseCacheHits.inc(),
     onCacheMiss: (seconds) => {
       metrics.parseCacheMisses.inc();

@@ -72,7 +72,13 @@ export const configSchema = z
         row_budget: z.boolean().default(true),
       })
       .prefault({}),
-    parse_cache: z.object({ max_entries: z.number().int().nonnegative().default(10_000) }).prefault({}),
+    parse_cache: z
+      .object({
+        max_entries: z.number().int().nonnegative().default(10_000),
+        /** Memory the parse and shape caches may hold (texts and facts, estimated); 0 disables them. */
+        max_bytes: bytes('64MiB'),
+      })
+      .prefault({}),
     approvals: z
       .object({
         /** Base URL approvers open (the console); shown in notices and cards. Defaults to http://<http>. */

@@ -10,7 +10,7 @@ import type { ApprovalStatus } from './request.js';
 import type { DecideInput, DecideResult, PendingStore, StoreEvent } from './store.js';
 import { buildRequest, textFingerprint } from './build-request.js';
 import { finalize, grantedScope } from './decision-rules.js';
-import { actorKey, grantFromRequest } from './grants.js';
+import { actorKey, grantCovers, grantFromRequest } from './grants.js';
 import { newGrantId, newRequestId } from './ids.js';
 import { progressNotice, waitingNotice } from './notice.js';
 
@@ -257,6 +257,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         asUnavailable(err, 'looking up approval grants failed');
       }
       if (!grant) return null;
+      // Re-checked on every use: the same shape may now match another rule or carry other categories.
+      if (!grantCovers(grant, input.verdict.rule, input.facts.categories)) return null;
       metrics?.grantsUsed.inc();
       audit.append({
         event: 'grant_used',

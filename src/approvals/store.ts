@@ -1,4 +1,5 @@
 // PendingStore: where approval requests live. memory-store.ts (single instance) and redis-store.ts (shared) have identical semantics.
+import type { Category } from '../sql/types.js';
 import type { ApprovalScope } from '../policy/verdict.js';
 import type { ApprovalRequest, ApprovalStatus } from './request.js';
 
@@ -61,6 +62,12 @@ export interface Grant {
   readonly database: string;
   readonly approvedBy: readonly string[];
   readonly expiresAt: string;
+  /**
+   * The rule that sent the approved statement to review and its categories: a grant covers only statements that would
+   * get the same verdict (same rule, same categories), checked on every use. Grants stored without them never match.
+   */
+  readonly rule?: string | null;
+  readonly categories?: readonly Category[];
 }
 
 export interface PendingStore {

@@ -3,6 +3,7 @@
 import { redactUrlCredentials } from '../log.js';
 import { redactLiterals as redactLiteralText, redactSqlSecrets, type AuditEvent, type AuditRecord } from './record.js';
 import { capText } from './text-cap.js';
+import { redactSecrets } from '../sql/redact.js';
 
 export type RecordBody = Omit<AuditRecord, 'seq' | 'prev' | 'hash'>;
 
@@ -13,7 +14,8 @@ export function recordBody(event: AuditEvent, ts: string, instance: string, reda
   const { sql, normalized, reason, ...rest } = event;
   const body: Record<string, unknown> = { ...rest, ts, instance };
   const put = (key: 'sql' | 'normalized', text: string) => {
-    const capped = capText(redactSqlSecrets(text), maxSqlBytes);
+    // Secrets out of SQL from the parse tree (sql/redact.ts), then the regex as a second net for text that is not SQL.
+    const capped = capText(redactSqlSecrets(redactSecrets(text)), maxSqlBytes);
     body[key] = capped.text;
     if (capped.sha256 !== undefined) {
       body[`${key}_sha256`] = capped.sha256;

@@ -5,7 +5,7 @@ import { ApprovalDenied, ApprovalExpired, ApprovalNotConfigured, ApprovalsUnavai
 import type { AuditEvent, AuditLog } from '../audit/record.js';
 import type { Metrics } from '../metrics.js';
 import type { Analyzer } from '../sql/analyze.js';
-import { sortCategories, statedReason, strictestCategory } from '../sql/analyze.js';
+import { redactSecrets, sortCategories, statedReason, strictestCategory } from '../sql/analyze.js';
 import { unknownFacts } from '../sql/facts.js';
 import type { TextFacts } from '../sql/types.js';
 import type { RuleSet } from '../policy/evaluate.js';
@@ -66,7 +66,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       event,
       actor: ctx.actor,
       database: ctx.database,
-      sql: ctx.text,
+      // Secrets (role passwords, connection strings, keys) are cut out of the text from its parse tree before it is stored.
+      sql: redactSecrets(ctx.text),
       normalized: facts.statements.map((s) => s.normalized).join('; '),
       categories: facts.categories,
       rule: verdict.rule,
@@ -137,7 +138,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       return { kind: 'deny', error };
     }
     const input: OpenApprovalInput = {
-      sql: ctx.text,
+      // What approvers, Redis, the API and the console see: the text with its secrets redacted (sql/redact.ts).
+      sql: redactSecrets(ctx.text),
       facts,
       verdict,
       actor: ctx.actor,
