@@ -189,8 +189,9 @@ function startApprovals(
   if (teams) {
     channels.push(teams);
     mountTeamsRoute(http, teams, teams.messagingEndpoint);
-    mountTeamsConversationsRoute(http, teams);
   }
+  // Mounted with Teams off too (answering enabled: false), so the console never meets a 404.
+  mountTeamsConversationsRoute(http, teams);
   const slack = config.slack.enabled
     ? createSlackChannel({ config: config.slack, store, decide: (input) => service!.decide(input), logger, metrics, publicUrl, redactLiterals: config.audit.redact_literals, ...slackSeams })
     : null;

@@ -63,6 +63,7 @@ export const CONSOLE_HTML = `<!doctype html>
         <tbody id="teams-conversations"></tbody>
       </table>
       <p id="teams-empty" class="empty">The bot has not been added to a channel or group chat yet: in Teams, add the pgwarden app to the approvers' channel, then reload this page.</p>
+    </section>
     <section id="suggestions-section" class="suggestions-section" hidden>
       <div class="section-head">
         <h2>Make it a rule? <span class="count" id="suggestion-count">0</span></h2>

@@ -62,7 +62,7 @@ function started(session) {
 // ---- Teams: where cards go, and the conversation ids to configure ----------
 async function loadTeams() {
   const r = await api('GET', '/api/teams/conversations');
-  if (!r.ok || !r.data) { $('teams').hidden = true; return; }
+  if (!r.ok || !r.data || r.data.enabled === false) { $('teams').hidden = true; return; }
   const configured = r.data.configured_conversation_id;
   const list = r.data.conversations || [];
   const here = list.find((c) => c.configured);

@@ -53,12 +53,13 @@ export interface ConversationDirectory {
  * GET /api/teams/conversations (approvers only): where cards go, and the channels and group chats the bot was added to,
  * so an operator can copy the id for teams.conversation_id from the console instead of digging in logs.
  */
-export function mountTeamsConversationsRoute(http: RouteHost & { requireApprover(req: IncomingMessage): string }, directory: ConversationDirectory): void {
+export function mountTeamsConversationsRoute(http: RouteHost & { requireApprover(req: IncomingMessage): string }, directory: ConversationDirectory | null): void {
   http.addRoute('GET', '/api/teams/conversations', async (req, res) => {
     http.requireApprover(req);
-    const conversations = await directory.knownConversations();
     res.setHeader('Cache-Control', 'no-store');
-    sendJson(res, 200, { configured_conversation_id: directory.configuredConversationId ?? null, conversations });
+    if (directory === null) return sendJson(res, 200, { enabled: false, configured_conversation_id: null, conversations: [] });
+    const conversations = await directory.knownConversations();
+    sendJson(res, 200, { enabled: true, configured_conversation_id: directory.configuredConversationId ?? null, conversations });
   });
 }
 

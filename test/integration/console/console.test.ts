@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingRequest, startServer, TOKENS, type TestServer } from '../http/fixtures.js';
+import { screenshotPath } from '../../helpers/screenshot-path.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCREENSHOT = resolve(ROOT, 'docs/img/console.png');
+const SCREENSHOT = screenshotPath('console.png');
 
 let srv: TestServer;
 let browser: Browser;

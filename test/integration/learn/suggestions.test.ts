@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, startTestApp, TEST_RULES, TOKENS, waitForPending, type TestApp } from '../../helpers/app.js';
 import { run } from '../../helpers/cli.js';
 import { pgUrl, urlFor } from '../../helpers/env.js';
+import { screenshotPath } from '../../helpers/screenshot-path.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCREENSHOT = resolve(ROOT, 'docs/img/suggestions.png');
+const SCREENSHOT = screenshotPath('suggestions.png');
 const NODE = 'node_modules/.bin/node';
 const cli = (args: string[]) => run(NODE, ['dist/cli.js', 'rules', ...args], { env: { NO_COLOR: '1' }, timeoutMs: 60_000 });
 
