@@ -12,3 +12,6 @@ node_modules/.bin/node bench/approvals-e2e.mjs "$TEST_PG_URL" "$TEST_REDIS_URL" 
 for b in sql-bench policy-bench approvals-bench; do
   if [ -f "bench/$b.ts" ]; then echo; echo "## $b (npx tsx bench/$b.ts)"; echo; npx tsx "bench/$b.ts"; fi
 done
+echo; echo "## Memory (bash bench/memory.sh 20)"; echo
+bash bench/memory.sh 20
+if [ "$(id -u)" = 0 ]; then echo; echo "## Audit durability (bash bench/audit-bench.sh 8 3 8)"; echo; bash bench/audit-bench.sh 8 3 8; fi

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // bin `pgwarden`: registers the commands (one file each in commands/) and maps failures to exit codes. No logic here.
+// First: V8 flags must be set before any WebAssembly is compiled (see v8-flags.ts).
+import './v8-flags.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,6 +25,23 @@ const program = new Command('pgwarden')
   .version(version, '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+
+program.addHelpText(
+  'after',
+  `
+Examples:
+  $ pgwarden demo                                              # a working firewall with an embedded database, no setup
+  $ pgwarden serve --upstream postgres://db:5432 --rules ./rules   # protect a real database; agents connect to 127.0.0.1:7432
+  $ echo "DROP TABLE users" | pgwarden check --rules ./rules    # what would happen, without connecting anywhere
+  $ pgwarden rules test ./rules                                # run the policy's fixtures (exit 1 when one fails)
+  $ pgwarden approvals list --token "$PGWARDEN_TOKEN"          # decide from a terminal: list, approve ID, deny ID
+  $ pgwarden audit verify audit.jsonl                          # exit 0 only when the hash chain is intact
+
+Run it inside a clone of the repository after \`npm ci\` (as \`npx pgwarden …\`): pgwarden is not on the npm registry.
+Exit codes: 0 success; 1 the command ran but its check failed or the decision was refused (a failing rules test,
+a broken audit chain, an approval refused with 403/404/409); 2 bad usage, config or rules; 3 a service could not be
+reached. \`pgwarden <command> --help\` shows each command's flags and examples.`,
+);
 
 registerServe(program);
 registerCheck(program);

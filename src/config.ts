@@ -68,7 +68,12 @@ export const configSchema = z
     listen: hostPort.default('127.0.0.1:7432'),
     upstream: postgresUrl.default('postgres://127.0.0.1:5432'),
     rules: z.string().default(DEFAULT_RULES),
-    redis: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').nullable().default(null),
+    /** redis://, rediss://, redis+sentinel://h:26379[,h…]/MASTER or redis+cluster://h:6379[,h…] (approvals/redis-connect.ts). */
+    redis: z
+      .string()
+      .regex(/^rediss?(\+(sentinel|cluster))?:\/\//, 'expected a redis://, redis+sentinel:// or redis+cluster:// URL')
+      .nullable()
+      .default(null),
     /** Prefix of every Redis key and channel: instances that share approvals use the same one. */
     redis_key_prefix: z.string().min(1).default('pgwarden:'),
     http: hostPort.default('127.0.0.1:7433'),
@@ -86,7 +91,13 @@ export const configSchema = z
         row_budget: z.boolean().default(true),
       })
       .prefault({}),
-    parse_cache: z.object({ max_entries: z.number().int().nonnegative().default(10_000) }).prefault({}),
+    parse_cache: z
+      .object({
+        max_entries: z.number().int().nonnegative().default(10_000),
+        /** Memory the parse and shape caches may hold (texts and facts, estimated); 0 disables them. */
+        max_bytes: bytes('64MiB'),
+      })
+      .prefault({}),
     approvals: z
       .object({
         /** Base URL approvers open (the console); shown in notices and cards. Defaults to http://<http>. */
@@ -94,8 +105,20 @@ export const configSchema = z
         progress_interval: duration('30s'),
         /** identity → bearer token for the HTTP API, the CLI and the console. Also PGWARDEN_API_TOKENS="identity=token,…". */
         api_tokens: z.record(z.string(), secret).default({}),
+        /** Statement texts in approval records (store, API, console, cards) are cut to this many bytes, with a SHA-256 of the whole. */
+        max_stored_sql: bytes('64KiB'),
+        /** How long settled requests (and idempotency keys) stay readable. */
+        retention: duration('24h'),
+        /** How often each instance refreshes its heartbeat in Redis and looks for requests of lost instances. */
+        heartbeat_interval: duration('2s'),
+        /** An instance whose heartbeat is older than this is lost: its held requests are withdrawn (instance_lost). */
+        instance_timeout: duration('10s'),
       })
-      .prefault({}),
+      .prefault({})
+      .refine((a) => a.instance_timeout >= 2 * a.heartbeat_interval, {
+        message: 'approvals.instance_timeout must be at least twice approvals.heartbeat_interval, or one late heartbeat would declare a live instance lost',
+        path: ['instance_timeout'],
+      }),
     /** Per identity (the Postgres user name in passthrough mode): owner, groups, SCRAM verifier, upstream role. See docs/identity.md. */
     identities: z
       .record(
@@ -182,7 +205,12 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(false),
         app_id: z.string().default(''),
+        /** How the bot gets its outbound tokens (docs/teams.md): a client secret, the app's own managed identity, or a managed identity the app registration trusts (federated). */
+        credential: z.enum(['client_secret', 'managed_identity', 'federated']).default('client_secret'),
         app_password: secret.optional(),
+        /** credential federated: the managed identity the app registration's federated credential trusts: `system` or a user-assigned identity's client id. */
+        federated_identity: z.string().optional(),
+        /** Required when enabled: single-tenant bots request tokens in their own tenant. */
         tenant_id: z.string().optional(),
         /** Channel or chat conversation id cards are posted to. */
         conversation_id: z.string().optional(),
@@ -193,8 +221,10 @@ export const configSchema = z
         identities: z.record(z.string(), z.string()).default({}),
         /** Verify inbound Bot Framework JWTs. Turn off only for local development. */
         auth: z.boolean().default(true),
-        /** Microsoft cloud the bot is registered in: public, usgov, usgovdod, china (sets login, token issuer and JWKS endpoints). */
-        cloud: z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public'),
+        /** Microsoft cloud the bot is registered in: public, gcc, usgov (GCC High), usgovdod, china (sets login, token issuer, JWKS endpoints and the default service URL). */
+        cloud: z.enum(['public', 'gcc', 'usgov', 'usgovdod', 'china']).default('public'),
+        /** How long a UPN learnt from the conversation roster is trusted before it is looked up again (a renamed or removed user stops matching). */
+        lookup_ttl: duration('1h'),
       })
       .prefault({}),
     slack: z
@@ -230,6 +260,28 @@ export const configSchema = z
         redact_literals: z.boolean().default(false),
         reads: z.enum(['none', 'sample', 'all']).default('none'),
         read_sample_rate: z.number().min(0).max(1).default(0.01),
+        /**
+         * When records reach the disk. every_record: fdatasync per batch (group commit) and an allowed statement
+         * runs only once its record is on disk; interval: written at once, fdatasynced every `interval`.
+         * Default: every_record with audit.required, interval otherwise.
+         */
+        flush: z
+          .object({
+            mode: z.enum(['every_record', 'interval']).optional(),
+            interval: duration('200ms'),
+          })
+          .prefault({}),
+        /** Records kept in memory while the audit file fails (disk full); past this they are dropped and counted. */
+        max_backlog: bytes('64MiB'),
+        /** Longest statement text stored in a record; longer texts are cut and carry the SHA-256 and length of the whole. */
+        max_sql_length: bytes('64KiB'),
+        /** Denials of one statement shape by one actor: `burst` per `window` are recorded one by one, the rest counted into a summary. */
+        denied_flood: z
+          .object({
+            burst: z.number().int().nonnegative().default(10),
+            window: duration('10s'),
+          })
+          .prefault({}),
         postgres: z
           .object({
             url: postgresUrl,
@@ -297,6 +349,9 @@ export const EXTRA_ENV = {
   PGWARDEN_TEAMS_TENANT_ID: 'Microsoft Entra tenant id',
   PGWARDEN_SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…)',
   PGWARDEN_SLACK_SIGNING_SECRET: 'Slack app signing secret',
+  PGWARDEN_TEAMS_ENABLED: 'true/false: turn the Teams channel on or off',
+  PGWARDEN_TEAMS_CREDENTIAL: 'client_secret, managed_identity or federated',
+  PGWARDEN_TEAMS_CONVERSATION_ID: 'the Teams channel or chat approval cards go to',
 } as const;
 
 function parseTokens(text: string): Record<string, string> {
@@ -359,6 +414,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (env.PGWARDEN_TEAMS_TENANT_ID) setIn(raw, ['teams', 'tenant_id'], env.PGWARDEN_TEAMS_TENANT_ID);
   if (env.PGWARDEN_SLACK_BOT_TOKEN) setIn(raw, ['slack', 'bot_token'], env.PGWARDEN_SLACK_BOT_TOKEN);
   if (env.PGWARDEN_SLACK_SIGNING_SECRET) setIn(raw, ['slack', 'signing_secret'], env.PGWARDEN_SLACK_SIGNING_SECRET);
+  if (env.PGWARDEN_TEAMS_ENABLED) setIn(raw, ['teams', 'enabled'], /^(true|1|yes|on)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? true : /^(false|0|no|off)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? false : env.PGWARDEN_TEAMS_ENABLED);
+  if (env.PGWARDEN_TEAMS_CREDENTIAL) setIn(raw, ['teams', 'credential'], env.PGWARDEN_TEAMS_CREDENTIAL);
+  if (env.PGWARDEN_TEAMS_CONVERSATION_ID) setIn(raw, ['teams', 'conversation_id'], env.PGWARDEN_TEAMS_CONVERSATION_ID);
   for (const [key, value] of Object.entries(overrides)) setIn(raw, key.split('.'), value);
 
   const result = configSchema.safeParse(raw);

@@ -1,5 +1,6 @@
 // ApprovalRequest → the snake_case JSON shape of the DESIGN HTTP contract; used by the HTTP API and the webhook channel.
 import type { ApprovalRequest } from './request.js';
+import { wholeText } from './stored-text.js';
 
 export interface ApiDecision {
   by: string;
@@ -14,6 +15,9 @@ export interface ApiApprovalRequest {
   id: string;
   status: ApprovalRequest['status'];
   sql: string;
+  sql_truncated: boolean;
+  sql_length: number;
+  sql_sha256: string;
   normalized: string;
   categories: string[];
   tables: string[];
@@ -32,13 +36,19 @@ export interface ApiApprovalRequest {
   decided_at: string | null;
   decisions: ApiDecision[];
   withdrawn_reason: string | null;
+  /** The pgwarden instance holding the client connection. */
+  instance: string;
 }
 
 export function toApiJson(request: ApprovalRequest): ApiApprovalRequest {
+  const whole = wholeText(request);
   return {
     id: request.id,
     status: request.status,
     sql: request.sql,
+    sql_truncated: whole.truncated,
+    sql_length: whole.length,
+    sql_sha256: whole.sha256,
     normalized: request.normalized,
     categories: [...request.categories],
     tables: [...request.tables],
@@ -65,5 +75,6 @@ export function toApiJson(request: ApprovalRequest): ApiApprovalRequest {
     decided_at: request.decidedAt,
     decisions: request.decisions.map((d) => ({ by: d.by, decision: d.decision, reason: d.reason, at: d.at, scope: d.scope ?? null, via: d.via ?? null })),
     withdrawn_reason: request.withdrawnReason ?? null,
+    instance: request.instance,
   };
 }

@@ -1,11 +1,14 @@
 // Builds the ApprovalRequest for a held statement from its facts, verdict, actor and the agent's stated reason.
 import type { ApprovalRequest } from './request.js';
 import type { OpenApprovalInput } from './service-types.js';
+import { cutToBytes, DEFAULT_MAX_STORED_SQL, storedText } from './stored-text.js';
 
 export interface BuildRequestOptions {
   readonly id: string;
   readonly instance: string;
   readonly nowMs: number;
+  /** Cap of the stored text and of its normalized form, in UTF-8 bytes (default 64 KiB). */
+  readonly maxStoredSql?: number;
 }
 
 /**
@@ -24,13 +27,18 @@ export function buildRequest(input: OpenApprovalInput, options: BuildRequestOpti
   if (!review) throw new TypeError(`approvals: open() needs a review verdict, got action "${input.verdict.action}" (rule ${input.verdict.rule ?? 'default'})`);
   const fingerprint = textFingerprint(input);
   const tables = [...new Set(input.facts.statements.flatMap((s) => s.tables))];
-  const normalized = input.facts.statements.map((s) => s.normalized).filter((n) => n !== '').join('; ') || input.sql;
+  const max = options.maxStoredSql ?? DEFAULT_MAX_STORED_SQL;
+  const sql = storedText(input.sql, max);
+  const normalized = cutToBytes(input.facts.statements.map((s) => s.normalized).filter((n) => n !== '').join('; ') || input.sql, max);
   // A grant needs a fingerprint: without one, only `once` is offered.
   const scopes = fingerprint === '' ? review.scopes.filter((s) => s !== 'fingerprint') : [...review.scopes];
   return {
     id: options.id,
     status: 'pending',
-    sql: input.sql,
+    sql: sql.text,
+    sqlTruncated: sql.truncated,
+    sqlLength: sql.length,
+    sqlSha256: sql.sha256,
     normalized,
     fingerprint,
     categories: [...input.facts.categories],

@@ -2,6 +2,7 @@
 import type { ApprovalScope } from '../policy/verdict.js';
 import type { ApprovalDecision, ApprovalRequest } from './request.js';
 import type { DecideError, DecideInput } from './store.js';
+import { createHash } from 'node:crypto';
 import { normalizeIdentity, requesterIdentities } from './identity.js';
 
 /** How long final records (and idempotency keys) stay readable after they settle. */
@@ -35,18 +36,28 @@ export function finalize(request: ApprovalRequest, status: 'expired' | 'withdraw
   };
 }
 
+/** What an idempotency key promises to repeat: a key reused with another decision, reason or scope is refused. */
+export function decisionBodyHash(input: Pick<DecideInput, 'decision' | 'reason' | 'scope'>): string {
+  return createHash('sha256').update(JSON.stringify([input.decision, input.reason, input.scope ?? ''])).digest('hex').slice(0, 32);
+}
+
 /**
- * Applies one vote. Order of checks (identical in decide.lua): expired-by-clock → already_decided;
- * final → already_decided; requester (user or owner) → self_approval; not in a non-empty approver list →
- * not_approver; same approver again → duplicate_vote. A deny settles at once; approvals settle at quorum.
+ * Applies one vote. Order of checks (identical in decide.lua, which first answers idempotent replays and, for a shared
+ * store, withdraws a request whose holder is gone): final → already_decided (instance_lost for a request withdrawn
+ * because its holder was lost); expired-by-clock → already_decided; requester (user or owner) → self_approval; not in
+ * a non-empty approver list → not_approver; same approver again → duplicate_vote. A deny settles at once; approvals
+ * settle at quorum.
  */
 export function applyDecision(request: ApprovalRequest, input: DecideInput, nowMs: number): DecisionStep {
   const nowIso = new Date(nowMs).toISOString();
-  if (request.status === 'pending' && nowMs >= Date.parse(request.expiresAt)) {
+  if (request.status !== 'pending') {
+    const lost = request.status === 'withdrawn' && request.withdrawnReason === 'instance_lost';
+    return { kind: 'error', error: lost ? 'instance_lost' : 'already_decided', request };
+  }
+  if (nowMs >= Date.parse(request.expiresAt)) {
     const expired = finalize(request, 'expired', nowIso);
     return { kind: 'error', error: 'already_decided', request: expired, changed: expired };
   }
-  if (request.status !== 'pending') return { kind: 'error', error: 'already_decided', request };
   const by = normalizeIdentity(input.by);
   if (by === '' || requesterIdentities(request.actor).includes(by)) return { kind: 'error', error: 'self_approval', request };
   if (request.approvers.length > 0 && !request.approvers.some((a) => normalizeIdentity(a) === by)) {

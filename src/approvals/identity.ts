@@ -25,3 +25,19 @@ export function describeAuth(actor: { readonly auth?: string | undefined; readon
   if (!method) return null;
   return actor.groups && actor.groups.length > 0 ? `${method}; groups ${actor.groups.join(', ')}` : method;
 }
+
+/**
+ * The owner lookup the proxy calls at startup with the connection's user name (config `identities.<name>.owner`).
+ * An exact entry wins; otherwise a case-insensitive one, so that a config written `Agent_Bob` still names the owner of
+ * `agent_bob` — for no-self-approval, finding an owner too readily is the safe mistake.
+ */
+export function ownerLookup(identities: Readonly<Record<string, { readonly owner?: string | undefined }>>): (user: string) => string | undefined {
+  const exact = new Map<string, string>();
+  const folded = new Map<string, string>();
+  for (const [name, entry] of Object.entries(identities)) {
+    if (!entry.owner || entry.owner.trim() === '') continue;
+    exact.set(name, entry.owner.trim());
+    if (!folded.has(normalizeIdentity(name))) folded.set(normalizeIdentity(name), entry.owner.trim());
+  }
+  return (user) => exact.get(user) ?? folded.get(normalizeIdentity(user));
+}

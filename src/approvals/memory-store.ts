@@ -1,21 +1,25 @@
 // In-memory PendingStore for a single pgwarden instance (the embedded default), with the same semantics as redis-store.ts.
 import type { ApprovalRequest } from './request.js';
 import type { DecideInput, DecideResult, Grant, PendingStore, StoreEvent } from './store.js';
-import { DEFAULT_RETENTION_MS, applyDecision, finalize } from './decision-rules.js';
+import { DEFAULT_RETENTION_MS, applyDecision, decisionBodyHash, finalize } from './decision-rules.js';
+import { normalizeIdentity } from './identity.js';
 import { compareForList } from './list-order.js';
 
 export interface MemoryStoreOptions {
   readonly now?: () => number;
   /** How long final records stay listable (default 24 h). */
   readonly retentionMs?: number;
+  /** Final records kept at most (default 1000, like the Redis store's recent index); the oldest decided go first. */
+  readonly recentMax?: number;
 }
 
 export function createMemoryStore(options: MemoryStoreOptions = {}): PendingStore {
   const now = options.now ?? Date.now;
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const recentMax = options.recentMax ?? 1000;
   const records = new Map<string, ApprovalRequest>();
-  /** `${id}\n${key}` → settled flag of the first successful decision with that key. */
-  const idempotency = new Map<string, { settled: boolean; until: number }>();
+  /** `${id}\n${approver}\n${key}` → settled flag and body hash of the first successful decision with that key. */
+  const idempotency = new Map<string, { settled: boolean; body: string; until: number }>();
   const grants = new Map<string, Grant>();
   const kv = new Map<string, Map<string, { value: string; until: number }>>();
   const listeners = new Set<(event: StoreEvent) => void>();
@@ -48,6 +52,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PendingStor
       const end = r.decidedAt !== null ? Date.parse(r.decidedAt) : Date.parse(r.expiresAt);
       if (t > end + retentionMs) records.delete(id);
     }
+    const final = [...records.values()].filter((r) => r.status !== 'pending');
+    if (final.length > recentMax) {
+      final.sort((a, b) => Date.parse(a.decidedAt!) - Date.parse(b.decidedAt!));
+      for (const r of final.slice(0, final.length - recentMax)) records.delete(r.id);
+    }
     for (const [k, v] of idempotency) if (t > v.until) idempotency.delete(k);
     for (const [k, g] of grants) if (t >= Date.parse(g.expiresAt)) grants.delete(k);
   }
@@ -78,8 +87,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PendingStor
     async decide(input: DecideInput): Promise<DecideResult> {
       const current = records.get(input.id);
       if (!current) return { ok: false, error: 'not_found', request: null };
-      const idemKey = input.idempotencyKey ? `${input.id}\n${input.idempotencyKey}` : null;
+      const idemKey = input.idempotencyKey ? `${input.id}\n${normalizeIdentity(input.by)}\n${input.idempotencyKey}` : null;
       const seen = idemKey ? idempotency.get(idemKey) : undefined;
+      const body = decisionBodyHash(input);
+      if (seen && seen.body !== body) return { ok: false, error: 'idempotency_mismatch', request: current };
       if (seen) return { ok: true, request: current, settled: seen.settled, replayed: true };
       const step = applyDecision(current, input, now());
       if (step.kind === 'error') {
@@ -87,7 +98,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PendingStor
         return { ok: false, error: step.error, request: step.request };
       }
       const stored = put(step.request, 'updated');
-      if (idemKey) idempotency.set(idemKey, { settled: step.settled, until: now() + retentionMs });
+      if (idemKey) idempotency.set(idemKey, { settled: step.settled, body, until: now() + retentionMs });
       return { ok: true, request: stored, settled: step.settled };
     },
     async expire(id) {
@@ -95,6 +106,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PendingStor
     },
     async withdraw(id, reason) {
       return settleIfFinal(id, 'withdrawn', reason);
+    },
+    async reapLost() {
+      // Every request here is held by this very process: none can have lost its holder.
+      return [];
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -1,17 +1,22 @@
-// Redis PendingStore shared by several pgwarden instances: TTL'd records, pending/recent indexes, one Lua script for every change, pub/sub events, re-read after reconnect.
-import { Redis } from 'ioredis';
+// Redis PendingStore shared by several pgwarden instances: TTL'd records, pending/recent indexes, one Lua script for
+// every change, pub/sub events, re-read after reconnect, and a heartbeat per instance so that requests whose holder
+// died are withdrawn (instance_lost) instead of waiting forever.
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { ApprovalsUnavailable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ApprovalRequest } from './request.js';
 import { delimited, sha, toRequest, type ScriptReply } from './redis-wire.js';
 import type { DecideError, DecideInput, DecideResult, Grant, PendingStore, StoreEvent } from './store.js';
-import { DEFAULT_RETENTION_MS } from './decision-rules.js';
+import { DEFAULT_RETENTION_MS, decisionBodyHash } from './decision-rules.js';
 import { normalizeIdentity, requesterIdentities } from './identity.js';
+import { randomBase32 } from './ids.js';
 import { compareForList } from './list-order.js';
 import { APPROVALS_LUA } from './lua-scripts.js';
+import { parseRedisUrl } from './redis-connect.js';
+import { createRedisLink } from './redis-link.js';
 
 export interface RedisStoreOptions {
+  /** redis://, rediss://, redis+sentinel:// or redis+cluster:// (see redis-connect.ts). */
   readonly url: string;
   /** Prefix of every key and of the event channel (default `pgwarden:`). For Redis Cluster use a hash tag, e.g. `{pgwarden}:`. */
   readonly keyPrefix?: string;
@@ -26,64 +31,51 @@ export interface RedisStoreOptions {
   readonly connectTimeoutMs?: number;
   /** Delay before reconnect attempt `n` (default 50 ms doubling to 2 s). */
   readonly reconnectDelayMs?: (attempt: number) => number;
-  /** Decided requests kept in the recent index (default 1000). */
+  /** Decided requests kept (default 1000): older ones leave the recent index and are deleted. */
   readonly recentMax?: number;
+  /** This instance's name (config `instance`; default hostname:pid). Its heartbeat key is `<prefix>live:<name>/<boot id>`. */
+  readonly instance?: string;
+  /** How often the heartbeat is refreshed (default 2 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** A holder whose heartbeat is older than this is lost (default 10 s): its pending requests are withdrawn. */
+  readonly instanceTimeoutMs?: number;
 }
 
 export interface RedisPendingStore extends PendingStore {
   /** Resolves true once connected and subscribed, false after `timeoutMs` (default: connect timeout). */
   ready(timeoutMs?: number): Promise<boolean>;
+  /** `<instance>/<boot id>`: names this process (not just its instance name, which a restart reuses) in records. */
+  readonly holder: string;
 }
 
-const DECIDE_ERRORS: ReadonlySet<string> = new Set<DecideError>(['not_found', 'self_approval', 'not_approver', 'already_decided', 'duplicate_vote']);
-
-/** Pending requests whose holder vanished are expired by whoever lists them, after this grace. */
-const ORPHAN_GRACE_MS = 30_000;
+const DECIDE_ERRORS: ReadonlySet<string> = new Set<DecideError>(['not_found', 'self_approval', 'not_approver', 'already_decided', 'duplicate_vote', 'idempotency_mismatch', 'instance_lost']);
 
 export function createRedisStore(options: RedisStoreOptions): RedisPendingStore {
   const prefix = options.keyPrefix ?? 'pgwarden:';
   const now = options.now ?? Date.now;
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const recentMax = options.recentMax ?? 1000;
-  const connectTimeout = options.connectTimeoutMs ?? 2000;
+  const instance = options.instance ?? `${hostname()}:${process.pid}`;
+  const heartbeatMs = options.heartbeatIntervalMs ?? 2000;
+  const instanceTimeoutMs = options.instanceTimeoutMs ?? 10_000;
+  // A restarted process reuses its instance name but not its boot id, so its predecessor's requests are seen as lost.
+  const holder = `${instance}/${randomBase32(8)}`;
   const log = options.logger;
   const channel = `${prefix}events`;
   const keys = {
     record: (id: string) => `${prefix}req:${id}`,
     pending: `${prefix}pending`,
     recent: `${prefix}recent`,
-    idem: (id: string, key: string) => `${prefix}idem:${id}:${sha(key)}`,
+    idem: (id: string, approver: string, key: string) => `${prefix}idem:${id}:${sha(`${approver}\n${key}`)}`,
+    live: (who: string) => `${prefix}live:${who}`,
     grant: (fingerprint: string, actorKey: string, database: string) => `${prefix}grant:${sha(JSON.stringify([fingerprint, actorKey, database]))}`,
     kv: (namespace: string) => `${prefix}kv:${namespace}`,
   };
-  const retryStrategy = (times: number) => options.reconnectDelayMs?.(times) ?? Math.min(50 * 2 ** Math.min(times, 6), 2000);
-
-  // Commands fail at once while disconnected (no offline queue, no retries): the proxy must never hang on Redis.
-  const cmd = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout,
-    retryStrategy,
-    lazyConnect: false,
-  });
-  // The subscriber re-subscribes itself on every 'ready' so it knows when the subscription is live again.
-  const sub = new Redis(options.url, { autoResubscribe: false, connectTimeout, retryStrategy, maxRetriesPerRequest: null });
 
   const listeners = new Set<(event: StoreEvent) => void>();
-  const availabilityListeners = new Set<(up: boolean) => void>();
   /** Ids created through this store and not yet seen final: what this process waits on. */
   const watched = new Set<string>();
-  let cmdReady = false;
-  let subscribed = false;
-  let available = false;
-  let hadOutage = false;
-  let everReady = false;
   let closed = false;
-  let readyWaiters: Array<() => void> = [];
-
-  options.metrics?.redisUp.set(0);
-  if (options.onAvailabilityChange) availabilityListeners.add(options.onAvailabilityChange);
 
   function emitLocal(event: StoreEvent): void {
     if (event.request.status !== 'pending') watched.delete(event.request.id);
@@ -96,28 +88,33 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
     }
   }
 
-  function updateAvailability(): void {
-    const up = cmdReady && subscribed && !closed;
-    if (up === available) return;
-    available = up;
-    options.metrics?.redisUp.set(up ? 1 : 0);
-    if (up) {
-      everReady = true;
-      for (const w of readyWaiters) w();
-      readyWaiters = [];
-    } else {
-      hadOutage = true;
-    }
-    log?.[up ? 'info' : 'warn']({ redis_up: up }, up ? 'approvals: Redis reachable' : 'approvals: Redis unreachable; statements that need review are refused');
-    for (const listener of availabilityListeners) {
+  const link = createRedisLink({
+    target: parseRedisUrl(options.url),
+    channel,
+    logger: log,
+    metrics: options.metrics,
+    now,
+    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+    reconnectDelayMs: options.reconnectDelayMs,
+    onMessage(message) {
       try {
-        listener(up);
+        const parsed = JSON.parse(message) as { type: StoreEvent['type']; record: unknown };
+        emitLocal({ type: parsed.type, request: toRequest(JSON.stringify(parsed.record)) });
       } catch (err) {
-        log?.error({ err }, 'approvals: an availability listener threw');
+        log?.error({ err }, 'approvals: unreadable event on the Redis channel');
       }
-    }
-    if (up && hadOutage) void rereadWatched();
-  }
+    },
+    onRecovered() {
+      void beat();
+      void rereadWatched();
+    },
+  });
+  const { cmd, run } = link;
+  if (options.onAvailabilityChange) link.onAvailability(options.onAvailabilityChange);
+  link.onAvailability((up) => {
+    if (up) void beat();
+  });
 
   /** Pub/sub drops messages sent while we were away: re-read every request we wait on and replay it as an event. */
   async function rereadWatched(): Promise<void> {
@@ -131,80 +128,29 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
     }
   }
 
-  let lastErrorLog = 0;
-  const onError = (err: Error) => {
-    // ioredis emits an error per failed reconnect attempt; log at most one per 10 s.
-    if (now() - lastErrorLog > 10_000) {
-      lastErrorLog = now();
-      log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'approvals: Redis connection error');
-    }
-  };
-  cmd.on('error', onError);
-  sub.on('error', onError);
-  cmd.on('ready', () => {
-    cmdReady = true;
-    updateAvailability();
-    // The subscriber may have stayed connected while commands were cut off; re-read anyway.
-    if (available && hadOutage) void rereadWatched();
-  });
-  cmd.on('close', () => {
-    cmdReady = false;
-    updateAvailability();
-  });
-  sub.on('ready', () => {
-    sub.subscribe(channel).then(
-      () => {
-        subscribed = true;
-        updateAvailability();
-        if (available && hadOutage) void rereadWatched();
-      },
-      (err: unknown) => log?.warn({ err }, 'approvals: subscribing to Redis events failed; will retry on reconnect'),
-    );
-  });
-  sub.on('close', () => {
-    if (subscribed) hadOutage = true;
-    subscribed = false;
-    updateAvailability();
-  });
-  sub.on('message', (ch: string, message: string) => {
-    if (ch !== channel) return;
+  let lastBeatError = 0;
+  /** Refreshes this process's heartbeat and trims the recent index (deleting the records it drops). */
+  async function beat(): Promise<void> {
+    if (closed || !link.isAvailable()) return;
     try {
-      const parsed = JSON.parse(message) as { type: StoreEvent['type']; record: unknown };
-      emitLocal({ type: parsed.type, request: toRequest(JSON.stringify(parsed.record)) });
+      await cmd.set(keys.live(holder), instance, 'PX', instanceTimeoutMs);
+      const n = await cmd.zcard(keys.recent);
+      if (n > recentMax) {
+        const drop = await cmd.zrange(keys.recent, 0, String(n - recentMax - 1));
+        if (drop.length > 0) {
+          await cmd.del(...drop.map(keys.record));
+          await cmd.zrem(keys.recent, ...drop);
+        }
+      }
     } catch (err) {
-      log?.error({ err }, 'approvals: unreadable event on the Redis channel');
-    }
-  });
-
-  function ready(timeoutMs = connectTimeout): Promise<boolean> {
-    if (available) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        readyWaiters = readyWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(available);
-      };
-      readyWaiters.push(done);
-    });
-  }
-
-  /** Runs a command against a live connection or fails fast with ApprovalsUnavailable. */
-  async function run<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (closed) throw new ApprovalsUnavailable('the approval store is closed');
-    // Right after startup, wait (briefly) for the first connection instead of failing the first statement.
-    if (!cmdReady && !everReady && !(await ready())) throw new ApprovalsUnavailable(`Redis is not reachable (${what})`);
-    if (!cmdReady) throw new ApprovalsUnavailable(`Redis is not reachable (${what})`);
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApprovalsUnavailable) throw err;
-      // A Lua error is a bug, not an outage, but the caller's answer is the same: refuse, fail closed.
-      throw new ApprovalsUnavailable(`Redis ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      if (now() - lastBeatError > 10_000) {
+        lastBeatError = now();
+        log?.warn({ err: { message: (err as Error).message } }, 'approvals: refreshing the instance heartbeat failed');
+      }
     }
   }
+  const heartbeat = setInterval(() => void beat(), heartbeatMs);
+  heartbeat.unref();
 
   function script(keyList: string[], args: Array<string | number>): Promise<ScriptReply> {
     const t = now();
@@ -247,7 +193,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
   }
 
   return {
-    ready,
+    holder,
+    ready: (timeoutMs) => link.ready(timeoutMs),
 
     create: (request) =>
       run('create', async () => {
@@ -261,12 +208,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
           Math.max(1, request.quorum),
           delimited(request.scopes),
           Date.parse(request.expiresAt),
+          holder,
+          instanceTimeoutMs,
+          instance,
         ];
         const isNew = !watched.has(request.id);
         watched.add(request.id);
         let code: string;
         try {
-          [code] = await script([keys.record(request.id), keys.pending], args);
+          [code] = await script([keys.record(request.id), keys.pending, keys.live(holder)], args);
         } catch (err) {
           if (isNew) watched.delete(request.id);
           throw err;
@@ -283,14 +233,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
       run('list', async () => {
         const limit = filter.limit ?? 100;
         const out: ApprovalRequest[] = [];
-        if (filter.status === undefined || filter.status === 'pending') {
-          const pending = await getMany(await cmd.zrange(keys.pending, 0, '-1'), keys.pending);
-          for (const r of pending) {
-            // Its holding instance is gone (nobody expired it): expire it now, first-wins as always.
-            if (r.status === 'pending' && now() > Date.parse(r.expiresAt) + ORPHAN_GRACE_MS) out.push((await finalize(r.id, 'expired', '')) ?? r);
-            else out.push(r);
-          }
-        }
+        if (filter.status === undefined || filter.status === 'pending') out.push(...(await getMany(await cmd.zrange(keys.pending, 0, '-1'), keys.pending)));
         if (filter.status !== 'pending') out.push(...(await getMany(await cmd.zrevrange(keys.recent, 0, recentMax - 1), keys.recent)));
         const seen = new Set<string>();
         return out
@@ -301,25 +244,43 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
 
     decide: (input: DecideInput) =>
       run('decide', async (): Promise<DecideResult> => {
-        const args = [
-          'decide',
-          input.by.trim(),
-          normalizeIdentity(input.by),
-          input.decision,
-          input.reason,
-          input.scope ?? '',
-          input.via ?? '',
-          input.idempotencyKey ?? '',
-        ];
-        const [code, settled, replayed, record] = await script([keys.record(input.id), keys.pending, keys.recent, keys.idem(input.id, input.idempotencyKey ?? '')], args);
+        const by = normalizeIdentity(input.by);
+        // The holder is read first so its heartbeat key can be declared to the script (Cluster routes by declared keys).
+        const recordHolder = (await cmd.hget(keys.record(input.id), 'holder')) ?? '';
+        const args = ['decide', input.by.trim(), by, input.decision, input.reason, input.scope ?? '', input.via ?? '', input.idempotencyKey ?? '', decisionBodyHash(input), recordHolder];
+        const [code, flag, replayed, record] = await script(
+          [keys.record(input.id), keys.pending, keys.recent, keys.idem(input.id, by, input.idempotencyKey ?? ''), keys.live(recordHolder)],
+          args,
+        );
         const request = record === '' ? null : toRequest(record);
-        if (code === 'ok') return { ok: true, request: request!, settled: settled === '1', ...(replayed === '1' ? { replayed: true } : {}) };
+        if (code === 'ok') return { ok: true, request: request!, settled: flag === '1', ...(replayed === '1' ? { replayed: true } : {}) };
         if (!DECIDE_ERRORS.has(code)) throw new Error(`unexpected reply from the decision script: ${code}`);
-        return { ok: false, error: code as DecideError, request };
+        return { ok: false, error: code as DecideError, request, ...(flag === '1' ? { finalized: true } : {}) };
       }),
 
     expire: (id) => run('expire', () => finalize(id, 'expired', '')),
     withdraw: (id, reason) => run('withdraw', () => finalize(id, 'withdrawn', reason)),
+
+    reapLost: (ids) =>
+      run('sweep', async () => {
+        // Just after (re)connecting, the other instances may not have refreshed their heartbeats yet (after a Redis
+        // restart every heartbeat key may be gone): the periodic sweep gives them one timeout's grace. A question about
+        // given requests (an approver reading them) is answered at once, as a decision is: failing closed.
+        if (ids === undefined && now() - link.availableSince() < instanceTimeoutMs) return [];
+        const list = ids ?? (await cmd.zrange(keys.pending, 0, '-1'));
+        if (list.length === 0) return [];
+        const holders = await Promise.all(list.map((id) => cmd.hget(keys.record(id), 'holder')));
+        const distinct = [...new Set(holders.filter((h): h is string => !!h))];
+        const alive = new Map(await Promise.all(distinct.map(async (h) => [h, (await cmd.exists(keys.live(h))) === 1] as const)));
+        const out: ApprovalRequest[] = [];
+        for (let i = 0; i < list.length; i++) {
+          const h = holders[i];
+          if (!h || alive.get(h) !== false) continue;
+          const [code, flag, , record] = await script([keys.record(list[i]!), keys.pending, keys.recent, keys.live(h)], ['reap', h]);
+          if (code === 'ok' && flag === '1') out.push(toRequest(record));
+        }
+        return out;
+      }),
 
     subscribe(listener) {
       listeners.add(listener);
@@ -371,23 +332,20 @@ export function createRedisStore(options: RedisStoreOptions): RedisPendingStore 
         return out;
       }),
 
-    isAvailable: () => available,
+    isAvailable: () => link.isAvailable(),
 
     onAvailability(listener) {
-      availabilityListeners.add(listener);
+      link.onAvailability(listener);
     },
 
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(heartbeat);
       listeners.clear();
-      updateAvailability();
-      availabilityListeners.clear();
-      for (const w of readyWaiters) w();
-      readyWaiters = [];
-      await Promise.allSettled([cmd.quit(), sub.quit()]);
-      cmd.disconnect();
-      sub.disconnect();
+      // A clean stop: whatever this process still held is nobody's now, so let the other instances see that at once.
+      if (link.isAvailable()) await cmd.del(keys.live(holder)).catch(() => undefined);
+      await link.close();
     },
   };
 }

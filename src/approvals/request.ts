@@ -19,7 +19,14 @@ export interface ApprovalDecision {
 export interface ApprovalRequest {
   readonly id: string;
   readonly status: ApprovalStatus;
+  /** The statement text, cut to `approvals.max_stored_sql` bytes (see stored-text.ts); the proxy runs the whole text. */
   readonly sql: string;
+  /** True when `sql` was cut; `normalized` is then cut at the same limit. Absent (records from older versions): whole. */
+  readonly sqlTruncated?: boolean;
+  /** UTF-8 bytes of the whole statement text (absent: `sql` is the whole text). */
+  readonly sqlLength?: number;
+  /** SHA-256 (hex) of the whole statement text (absent: that of `sql`). */
+  readonly sqlSha256?: string;
   /** Literal-free form of sql. */
   readonly normalized: string;
   readonly fingerprint: string;
@@ -42,7 +49,7 @@ export interface ApprovalRequest {
   readonly expiresAt: string;
   readonly decidedAt: string | null;
   readonly decisions: readonly ApprovalDecision[];
-  /** Why a request was withdrawn: client_cancel, client_disconnect. */
+  /** Why a request was withdrawn: client_cancel, client_disconnect, shutdown, instance_lost. */
   readonly withdrawnReason?: string;
   /** pgwarden instance that holds the client connection. */
   readonly instance: string;

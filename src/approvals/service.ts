@@ -6,10 +6,11 @@ import type { Metrics } from '../metrics.js';
 import type { ApprovalChannel } from './channels/channel.js';
 import type { ApprovalRequest } from './request.js';
 import type { ApprovalGateway, ApprovalOutcome, GrantMatch, OpenApprovalInput, PendingApproval } from './service-types.js';
+import type { ApprovalStatus } from './request.js';
 import type { DecideInput, DecideResult, PendingStore, StoreEvent } from './store.js';
 import { buildRequest, textFingerprint } from './build-request.js';
 import { finalize, grantedScope } from './decision-rules.js';
-import { actorKey, grantFromRequest } from './grants.js';
+import { actorKey, grantCovers, grantFromRequest } from './grants.js';
 import { newGrantId, newRequestId } from './ids.js';
 import { progressNotice, waitingNotice } from './notice.js';
 
@@ -24,6 +25,10 @@ export interface ApprovalServiceDeps {
   /** Base URL approvers open (the console). */
   readonly publicUrl: string;
   readonly progressIntervalMs: number;
+  /** Cap of stored statement texts in bytes (config approvals.max_stored_sql; default 64 KiB). */
+  readonly maxStoredSql?: number;
+  /** How often to look for requests whose holding instance is gone (default 2 s; 0 = never, for tests). */
+  readonly sweepIntervalMs?: number;
   readonly now?: () => number;
   readonly idFactory?: () => string;
 }
@@ -33,6 +38,12 @@ export interface ApprovalService extends ApprovalGateway {
   readonly store: PendingStore;
   /** Applies one approver's vote (any instance may call it) and audits it. Rejects with ApprovalsUnavailable when the store is down. */
   decide(input: DecideInput): Promise<DecideResult>;
+  /** One request as approvers see it; a pending one that is due (expired, or its holder gone) is settled first. */
+  get(id: string): Promise<ApprovalRequest | null>;
+  /** The list approvers see, settling due requests first as get() does. */
+  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRequest[]>;
+  /** Withdraws (and records) requests whose holding instance is gone; returns how many this call withdrew. */
+  sweep(): Promise<number>;
   /** Withdraws requests still held here (reason `shutdown`), closes channels. Does not close the store (others share it). */
   close(): Promise<void>;
 }
@@ -163,8 +174,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       audit.append({ event: 'withdrawn', ...baseAudit(record), reason: record.withdrawnReason ?? 'withdrawn', connection_id: waiter.connectionId });
       outcome = { status: 'withdrawn', request: record };
     }
-    // Only the holding instance updates channels, so each card/message changes exactly once.
-    if (record.instance === deps.instance) notify('updated', record);
+    // Only the holding instance updates channels, so each card/message changes exactly once (a request withdrawn as
+    // instance_lost was announced by the instance that found its holder gone).
+    if (record.instance === deps.instance && record.withdrawnReason !== 'instance_lost') notify('updated', record);
     waiter.resolve(outcome);
   }
 
@@ -181,6 +193,46 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         void settle(waiter, finalize(waiter.request, 'expired', new Date(now()).toISOString()));
       });
   }
+
+  /**
+   * A request withdrawn because its holder is gone: nobody waits for it, so whoever withdrew it (atomically, exactly one
+   * instance) records the outcome and tells the channels.
+   */
+  function recordLost(record: ApprovalRequest): void {
+    logger.warn({ request_id: record.id, instance: record.instance }, 'approvals: request withdrawn; the pgwarden instance holding its client is gone');
+    metrics?.approvalRequests.inc({ outcome: 'withdrawn' });
+    audit.append({ event: 'withdrawn', ...baseAudit(record), reason: 'instance_lost' });
+    notify('updated', record);
+  }
+
+  /** Settles what is due among records an approver is about to see: holder gone → withdrawn; past expiry → expired. */
+  async function settleDue(records: ApprovalRequest[]): Promise<ApprovalRequest[]> {
+    const pending = records.filter((r) => r.status === 'pending');
+    if (pending.length === 0) return records;
+    const changed = new Map<string, ApprovalRequest>();
+    for (const lost of await store.reapLost(pending.map((r) => r.id))) {
+      recordLost(lost);
+      changed.set(lost.id, lost);
+    }
+    for (const r of pending) {
+      if (changed.has(r.id) || now() < Date.parse(r.expiresAt)) continue;
+      // The holder is alive (it was not reaped): it records the expiry when the store's event reaches it.
+      const after = await store.expire(r.id);
+      if (after) changed.set(r.id, after);
+    }
+    return records.map((r) => changed.get(r.id) ?? r);
+  }
+
+  async function sweep(): Promise<number> {
+    if (closed || !store.isAvailable()) return 0;
+    const lost = await store.reapLost();
+    for (const record of lost) recordLost(record);
+    return lost.length;
+  }
+  const sweepTimer = (deps.sweepIntervalMs ?? 2000) > 0 ? setInterval(() => {
+    sweep().catch((err: unknown) => logger.warn({ err }, 'approvals: sweeping requests of lost instances failed; will retry'));
+  }, deps.sweepIntervalMs ?? 2000) : null;
+  sweepTimer?.unref();
 
   function assertAvailable(): void {
     if (!store.isAvailable()) throw new ApprovalsUnavailable('the approval store is not reachable');
@@ -205,6 +257,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         asUnavailable(err, 'looking up approval grants failed');
       }
       if (!grant) return null;
+      // Re-checked on every use: the same shape may now match another rule or carry other categories.
+      if (!grantCovers(grant, input.verdict.rule, input.facts.categories)) return null;
       metrics?.grantsUsed.inc();
       audit.append({
         event: 'grant_used',
@@ -224,7 +278,12 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     async open(input: OpenApprovalInput): Promise<PendingApproval> {
       if (closed) throw new ApprovalsUnavailable('pgwarden is shutting down');
       assertAvailable();
-      const request = buildRequest(input, { id: idFactory(), instance: deps.instance, nowMs: now() });
+      const request = buildRequest(input, {
+        id: idFactory(),
+        instance: deps.instance,
+        nowMs: now(),
+        ...(deps.maxStoredSql !== undefined ? { maxStoredSql: deps.maxStoredSql } : {}),
+      });
       let resolve!: (o: ApprovalOutcome) => void;
       const outcome = new Promise<ApprovalOutcome>((r) => (resolve = r));
       const waiter: Waiter = { request, connectionId: input.connectionId, settled: false, resolve, progress: new Set() };
@@ -288,12 +347,25 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
           ...(input.via ? { via: input.via } : {}),
         });
       }
+      if (!result.ok && result.finalized && result.request) recordLost(result.request);
       return result;
     },
+
+    async get(id) {
+      const record = await store.get(id);
+      return record ? ((await settleDue([record]))[0] ?? null) : null;
+    },
+
+    async list(filter) {
+      return settleDue(await store.list(filter));
+    },
+
+    sweep,
 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      if (sweepTimer) clearInterval(sweepTimer);
       for (const waiter of [...waiters.values()]) {
         const fallback = finalize(waiter.request, 'withdrawn', new Date(now()).toISOString(), 'shutdown');
         let record: ApprovalRequest | null = null;

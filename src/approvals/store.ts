@@ -1,4 +1,5 @@
 // PendingStore: where approval requests live. memory-store.ts (single instance) and redis-store.ts (shared) have identical semantics.
+import type { Category } from '../sql/types.js';
 import type { ApprovalScope } from '../policy/verdict.js';
 import type { ApprovalRequest, ApprovalStatus } from './request.js';
 
@@ -11,11 +12,24 @@ export interface DecideInput {
   readonly scope?: ApprovalScope;
   /** Channel: api, console, cli, teams, slack, webhook. */
   readonly via?: string;
-  /** Repeating a decision with the same key returns the first result instead of 409. */
+  /**
+   * Repeating a decision with the same key returns the first result instead of 409. Keys belong to one approver on one
+   * request: another approver's key is simply unused, and the same key with a different decision, reason or scope is
+   * refused (`idempotency_mismatch`).
+   */
   readonly idempotencyKey?: string;
 }
 
-export type DecideError = 'not_found' | 'self_approval' | 'not_approver' | 'already_decided' | 'duplicate_vote';
+export type DecideError =
+  | 'not_found'
+  | 'self_approval'
+  | 'not_approver'
+  | 'already_decided'
+  | 'duplicate_vote'
+  /** The same approver reused an idempotency key with a different decision, reason or scope. */
+  | 'idempotency_mismatch'
+  /** The pgwarden instance holding the client is gone: the request is (now) withdrawn with reason instance_lost. */
+  | 'instance_lost';
 
 export type DecideResult =
   | {
@@ -26,7 +40,13 @@ export type DecideResult =
       /** true when this call repeated an earlier idempotency key: nothing new was recorded. */
       readonly replayed?: boolean;
     }
-  | { readonly ok: false; readonly error: DecideError; readonly request: ApprovalRequest | null };
+  | {
+      readonly ok: false;
+      readonly error: DecideError;
+      readonly request: ApprovalRequest | null;
+      /** true when checking this decision moved the request to a final state (its holder was found gone): the caller records that outcome. */
+      readonly finalized?: boolean;
+    };
 
 export interface StoreEvent {
   readonly type: 'created' | 'updated';
@@ -42,6 +62,12 @@ export interface Grant {
   readonly database: string;
   readonly approvedBy: readonly string[];
   readonly expiresAt: string;
+  /**
+   * The rule that sent the approved statement to review and its categories: a grant covers only statements that would
+   * get the same verdict (same rule, same categories), checked on every use. Grants stored without them never match.
+   */
+  readonly rule?: string | null;
+  readonly categories?: readonly Category[];
 }
 
 export interface PendingStore {
@@ -53,6 +79,14 @@ export interface PendingStore {
   /** Marks a still-pending request expired / withdrawn; returns the record after the change (or as it was if already final). */
   expire(id: string): Promise<ApprovalRequest | null>;
   withdraw(id: string, reason: string): Promise<ApprovalRequest | null>;
+  /**
+   * Withdraws (reason `instance_lost`) every pending request — or those among `ids` — whose holding instance has no live
+   * heartbeat. Atomic per request: of several instances sweeping at once, exactly one gets each request back, and that
+   * one records the outcome. A sweep of all requests waits one instance timeout after (re)connecting, so that other
+   * instances can re-announce themselves; a sweep of given ids does not. The memory store holds only this process's
+   * requests and returns [].
+   */
+  reapLost(ids?: readonly string[]): Promise<ApprovalRequest[]>;
   /** Every create/update, from any instance sharing the store. Returns an unsubscribe function. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   putGrant(grant: Grant): Promise<void>;

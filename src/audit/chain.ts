@@ -36,11 +36,26 @@ export class HashChain {
 
   /** Seals a record body: adds seq and prev, computes hash, and advances the head. */
   next(body: Omit<AuditRecord, 'seq' | 'prev' | 'hash'>): AuditRecord {
+    return this.seal(body).record;
+  }
+
+  /**
+   * Seals a record and also returns its line (canonical text, no newline). `hash` is the last canonical key, so
+   * the line is the hashed text with the hash spliced in before the closing brace: one serialisation, not two.
+   */
+  seal(body: Omit<AuditRecord, 'seq' | 'prev' | 'hash'>): { record: AuditRecord; line: string } {
     const unsealed = { ...body, seq: this.#seq + 1, prev: this.#hash };
-    const hash = hashRecord(unsealed);
+    const text = serializeRecord(unsealed);
+    const hash = createHash('sha256').update(text).digest('hex');
     this.#seq += 1;
     this.#hash = hash;
-    return { ...unsealed, hash } as AuditRecord;
+    return { record: { ...unsealed, hash } as AuditRecord, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
+  }
+
+  /** Moves the head back (records sealed after `head` were not written and will be sealed again). */
+  reset(head: ChainHead): void {
+    this.#seq = head.seq;
+    this.#hash = head.hash;
   }
 }
 
@@ -49,7 +64,8 @@ const TAIL_CHUNK = 64 * 1024;
 /**
  * The last complete record of an audit file, or null when the file is missing or empty. Reads
  * backwards from the end in chunks, so resuming after a restart costs the same for a 1 KB or a 10 GB file.
- * A torn last line (crash mid-write) is skipped; it stays in the file and `audit verify` reports it.
+ * A torn last line is skipped; the writer sets such a fragment aside before it resumes (file-appender.ts), so
+ * this matters only for files opened read-only.
  */
 export async function readLastRecord(file: string): Promise<AuditRecord | null> {
   let handle;

@@ -1,6 +1,6 @@
 // AuditEvent (what modules report) and AuditRecord (one JSON line), plus the canonical serialisation both the writer and `audit verify` use.
 import type { Category } from '../sql/types.js';
-import type { Actor } from '../policy/verdict.js';
+import type { Action, Actor } from '../policy/verdict.js';
 
 export type AuditEventType =
   | 'statement_allowed'
@@ -13,7 +13,28 @@ export type AuditEventType =
   | 'expired'
   | 'withdrawn'
   | 'grant_used'
-  | 'row_budget_exceeded';
+  | 'row_budget_exceeded'
+  /** A statement the policy allowed was refused because its audit record could not be written (audit.required). */
+  | 'statement_refused'
+  /** Repeated denials of one statement shape by one actor, counted instead of recorded one by one (audit.denied_flood). */
+  | 'denials_summarized'
+  /** At start, a partial last line (crash or full disk mid-write) was set aside; the chain continues from the last whole record. */
+  | 'recovered_torn_tail'
+  /** Records that could not be kept while the audit file failed (backlog full); says how many and when. */
+  | 'records_lost'
+  /** A held statement's shadow verdict (the approval service writes the statement's own record). */
+  | 'statement_shadow'
+  /** How many reads were not recorded (audit.reads none/sample) since the previous such record, so replay can say what it could not see. */
+  | 'reads_unrecorded';
+
+/** A verdict that was recorded, not enforced (policy Verdict.shadow, snake_case). */
+export interface AuditShadow {
+  readonly action: Action;
+  readonly rule: string | null;
+  readonly reason: string;
+  /** `policy` (shadow-mode rules); `budget` is reserved for result budgets in shadow mode. */
+  readonly source: 'policy' | 'budget';
+}
 
 export interface AuditEvent {
   readonly event: AuditEventType;
@@ -39,11 +60,37 @@ export interface AuditEvent {
   readonly decided_at?: string;
   /** Rows the statement returned or affected, where known (row budget, grants). */
   readonly rows?: number;
+  /** denials_summarized: statement shape (libpg-query fingerprint); records_lost: records dropped. */
+  readonly fingerprint?: string;
+  readonly count?: number;
+  /** denials_summarized, records_lost and reads_unrecorded: the first and last event counted (ISO 8601). */
+  readonly first_at?: string;
+  readonly last_at?: string;
+  /** recovered_torn_tail: SHA-256 (hex) and length of the fragment, and the file it was moved to (null if it could not be saved). */
+  readonly fragment_sha256?: string;
+  readonly fragment_bytes?: number;
+  readonly side_file?: string | null;
+  // Fields added after the first release. They are not in RECORD_KEYS: like any key a verifier does not know, they
+  // sort in code-point order after the fixed keys, so records that carry them verify with older `audit verify`s too.
+  /** The enforced policy verdict's action for the statement (a review can end as statement_denied when approvals are unavailable). */
+  readonly action?: Action;
+  /** What shadow-mode rules would have decided, when it differs from the enforced verdict. */
+  readonly shadow?: AuditShadow;
 }
 
-/** What producers call. `append` never blocks the data path; `appendDurable` resolves once the record is written (strict mode). */
+/** What a producer knows about an event that is not itself recorded. */
+export interface AppendHints {
+  /** Statement shape (fingerprint) of a denied statement: repeated denials of one shape by one actor may be summarised. */
+  readonly shape?: string;
+}
+
+/**
+ * What producers call. `append` never blocks the data path. `appendDurable` resolves once the record is written (and
+ * fsynced with audit.flush every_record); when it rejects, the record is NOT in the log and never will be: the
+ * caller records what really happened (the statement refused, or the same event again with append).
+ */
 export interface AuditLog {
-  append(event: AuditEvent): void;
+  append(event: AuditEvent, hints?: AppendHints): void;
   appendDurable(event: AuditEvent): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,7 +145,26 @@ const RECORD_KEYS = [
 ] as const;
 const TAIL_KEYS = ['prev', 'hash'] as const;
 const ACTOR_KEYS = ['user', 'application', 'address', 'owner'] as const;
-const KNOWN = new Set<string>([...RECORD_KEYS, ...TAIL_KEYS]);
+/**
+ * Keys added after the fixed order was published: like any unlisted key they sort in code-point order before
+ * `prev`, so verifiers of every version agree on the canonical text.
+ */
+const LATER_KEYS = [
+  'action',
+  'count',
+  'fingerprint',
+  'first_at',
+  'fragment_bytes',
+  'fragment_sha256',
+  'last_at',
+  'normalized_bytes',
+  'normalized_sha256',
+  'shadow',
+  'side_file',
+  'sql_bytes',
+  'sql_sha256',
+] as const;
+const KNOWN = new Set<string>([...RECORD_KEYS, ...LATER_KEYS, ...TAIL_KEYS]);
 
 function orderedKeys(obj: Record<string, unknown>, fixed: readonly string[], tail: readonly string[]): string[] {
   const fixedSet = new Set([...fixed, ...tail]);

@@ -12,8 +12,19 @@ export type VerifyResult =
       last_seq?: number;
       /** Hash of the last record: keep it as the anchor for the next verification. */
       last_hash?: string;
+      /** Torn last lines pgwarden set aside at start (recovered_torn_tail records): where, and the fragment's hash. */
+      torn_tails?: TornTailNote[];
+      /** Records the writer could not keep (records_lost records: the backlog passed audit.max_backlog). */
+      records_lost?: number;
     }
   | { ok: false; file: string; line: number; seq?: number; reason: string };
+
+export interface TornTailNote {
+  readonly seq: number;
+  readonly fragment_sha256: string;
+  readonly fragment_bytes: number;
+  readonly side_file: string | null;
+}
 
 export interface VerifyOptions {
   /**
@@ -42,6 +53,8 @@ interface State {
   records: number;
   firstSeq: number | null;
   anchorSeen: boolean;
+  tornTails: TornTailNote[];
+  recordsLost: number;
 }
 
 type Broken = { reason: string; seq?: number };
@@ -75,6 +88,16 @@ function checkLine(line: string, state: State, anchor: string | undefined): Brok
   state.records += 1;
   state.firstSeq ??= seq;
   if (anchor !== undefined && hash === anchor) state.anchorSeen = true;
+  if (value.event === 'recovered_torn_tail') {
+    state.tornTails.push({
+      seq,
+      fragment_sha256: String(value.fragment_sha256),
+      fragment_bytes: Number(value.fragment_bytes),
+      side_file: typeof value.side_file === 'string' ? value.side_file : null,
+    });
+  } else if (value.event === 'records_lost' && typeof value.count === 'number') {
+    state.recordsLost += value.count;
+  }
   return null;
 }
 
@@ -115,7 +138,7 @@ async function verifyFile(file: string, state: State, anchor: string | undefined
  */
 export async function verifyAuditFiles(files: string[], options: VerifyOptions = {}): Promise<VerifyResult> {
   const anchor = options.anchor?.toLowerCase();
-  const state: State = { seq: null, hash: null, records: 0, firstSeq: null, anchorSeen: false };
+  const state: State = { seq: null, hash: null, records: 0, firstSeq: null, anchorSeen: false, tornTails: [], recordsLost: 0 };
   for (const file of files) {
     const failure = await verifyFile(file, state, anchor);
     if (failure) return { ok: false, file, line: failure.line, ...(failure.broken.seq === undefined ? {} : { seq: failure.broken.seq }), reason: failure.broken.reason };
@@ -132,5 +155,7 @@ export async function verifyAuditFiles(files: string[], options: VerifyOptions =
     ok: true,
     records: state.records,
     ...(state.firstSeq === null ? {} : { first_seq: state.firstSeq, last_seq: state.seq!, last_hash: state.hash! }),
+    ...(state.tornTails.length > 0 ? { torn_tails: state.tornTails } : {}),
+    ...(state.recordsLost > 0 ? { records_lost: state.recordsLost } : {}),
   };
 }

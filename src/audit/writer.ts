@@ -1,12 +1,25 @@
-// createAuditLog: seals events into the hash chain and writes them through pino to a file (async, batched per tick), and to the optional Postgres sink.
+// createAuditLog: queues events, seals them into the hash chain only as they are written (so a failed write never
+// leaves a hole or a record that lies), appends them to the file in batches (group commit), retries on a timer
+// with a byte-bounded backlog, and copies written records to the optional Postgres sink.
 import { hostname } from 'node:os';
-import { fsync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { redactUrlCredentials } from '../log.js';
 import { EMPTY_HEAD, HashChain, resumeHead, writeHeadFile, type ChainHead } from './chain.js';
-import { canonicalRecord, redactLiterals as redactLiteralText, redactSqlSecrets, serializeRecord, type AuditEvent, type AuditLog, type AuditRecord } from './record.js';
+import { createDeniedFlood, type DeniedFloodOptions } from './deny-flood.js';
+import { AuditFile, type TornTail } from './file-appender.js';
+import type { AuditEvent, AuditLog, AuditRecord } from './record.js';
+import { bytesOf, recordBody } from './record-body.js';
+import { Backlog, type Pending, type Waiter } from './backlog.js';
 import type { PostgresSink, PostgresSinkOptions } from './postgres-sink.js';
+
+/**
+ * every_record: each batch is fdatasynced before the appendDurable calls in it resolve (group commit).
+ * interval: batches are written as soon as the previous one is done and fdatasynced every `intervalMs`.
+ */
+export interface FlushPolicy {
+  readonly mode: 'every_record' | 'interval';
+  readonly intervalMs: number;
+}
 
 export interface AuditLogOptions {
   /** JSON-lines file; null writes no file (records still go to the Postgres sink when configured). */
@@ -20,8 +33,18 @@ export interface AuditLogOptions {
   logger: Logger;
   /** Name in every record; defaults to hostname:pid. */
   instance?: string;
-  /** fsync the file before `appendDurable` resolves (default false: the bytes are in the kernel, which survives a process crash). */
+  /** Default { mode: 'interval', intervalMs: 200 }. */
+  flush?: FlushPolicy;
+  /** Shorthand for flush.mode every_record (kept for callers of the first version). */
   fsync?: boolean;
+  /** Bytes of records waiting for the file while it fails; past this, records are dropped and counted. Default 64 MiB. */
+  maxBacklogBytes?: number;
+  /** Longest `sql` / `normalized` text stored; longer ones are cut and carry the SHA-256 and length of the whole. Default 64 KiB. */
+  maxSqlBytes?: number;
+  /** Default { burst: 10, windowMs: 10_000 }; burst 0 records every denial. */
+  deniedFlood?: DeniedFloodOptions;
+  /** Delays between write retries while the file fails (tests shorten them). Default 250 ms doubling to 2 s. */
+  retry?: { minMs: number; maxMs: number };
   /** Random source for read sampling (tests pass a deterministic one). */
   random?: () => number;
 }
@@ -31,204 +54,290 @@ export interface AuditWriter extends AuditLog {
   shouldAuditRead(): boolean;
   /** After an external rotation (rename): remember the head beside the file and reopen it; the next record continues the chain. */
   reopen(): Promise<void>;
-  /** The chain head of the last record handed to the writer. */
+  /** The chain head of the last record sealed (written, or handed to the sink when there is no file). */
   head(): ChainHead;
-  /** Resolves when every record appended so far is written to the file (or rejects with the write error). */
+  /** Resolves once every record appended so far is written (fdatasynced with every_record); rejects while the file fails. */
   flush(): Promise<void>;
+  /** Records (and their approximate bytes) waiting in memory for the file. */
+  backlog(): { records: number; bytes: number };
 }
 
-interface Queued {
-  event: AuditEvent;
-  ts: string;
-  durable?: { resolve: () => void; reject: (err: Error) => void };
-}
-
-interface InFlight {
-  /** Byte offset (in this writer's output) at which the record is fully written. */
-  end: number;
-  head: ChainHead;
-  waiter?: { resolve: () => void; reject: (err: Error) => void };
-}
-
-/** pino writes `{,"k":…}` when the level key is formatted away; this restores `{"k":…}` so the line is exactly the canonical record. */
-function stripLeadingComma(line: string): string {
-  return line.startsWith('{,') ? `{${line.slice(2)}` : line;
-}
-
-/** The record body for an event: secrets stripped from SQL and reasons, literals redacted when configured. */
-function recordBody(event: AuditEvent, ts: string, instance: string, redact: boolean): Omit<AuditRecord, 'seq' | 'prev' | 'hash'> {
-  const { sql, normalized, reason, ...rest } = event;
-  const body: Record<string, unknown> = { ...rest, ts, instance };
-  if (redact) {
-    const text = normalized ?? (sql === undefined ? undefined : redactLiteralText(sql));
-    if (text !== undefined) body.normalized = redactSqlSecrets(text);
-  } else {
-    if (sql !== undefined) body.sql = redactSqlSecrets(sql);
-    if (normalized !== undefined) body.normalized = redactSqlSecrets(normalized);
-  }
-  if (reason !== undefined) body.reason = redactUrlCredentials(reason);
-  return body as Omit<AuditRecord, 'seq' | 'prev' | 'hash'>;
-}
-
-function openDestination(file: string): Promise<ReturnType<typeof pino.destination>> {
-  const dest = pino.destination({ dest: file, sync: false, mkdir: true, append: true });
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      dest.off('ready', onReady);
-      reject(new Error(`audit.file ${file} cannot be opened for writing (${err.code ?? err.message}); fix the path or its permissions`));
-    };
-    const onReady = () => {
-      dest.off('error', onError);
-      resolve(dest);
-    };
-    dest.once('error', onError);
-    dest.once('ready', onReady);
-  });
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? String(err);
 }
 
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditWriter> {
-  const { file, logger, metrics } = options;
+  const { logger, metrics } = options;
+  const path = options.file;
   const instance = options.instance ?? `${hostname()}:${process.pid}`;
   const random = options.random ?? Math.random;
-  const chain = new HashChain(file ? await resumeHead(file).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`audit.file ${file} cannot be opened (${err.code ?? err.message}) to resume its hash chain; fix the path or its permissions`);
-  }) : EMPTY_HEAD);
+  const flushPolicy: FlushPolicy = options.flush ?? (options.fsync ? { mode: 'every_record', intervalMs: 200 } : { mode: 'interval', intervalMs: 200 });
+  const syncEachBatch = flushPolicy.mode === 'every_record';
+  const maxBacklog = options.maxBacklogBytes ?? 64 * 1024 * 1024;
+  const maxSqlBytes = options.maxSqlBytes ?? 64 * 1024;
+  const retry = options.retry ?? { minMs: 250, maxMs: 2000 };
+  const flood = createDeniedFlood(options.deniedFlood ?? { burst: 10, windowMs: 10_000 });
+
+  let file: AuditFile | null = null;
+  let torn: TornTail | null = null;
+  if (path) {
+    try {
+      ({ file, torn } = await AuditFile.open(path));
+    } catch (err) {
+      throw new Error(`audit.file ${path} cannot be opened for writing (${errorCode(err)}); fix the path or its permissions`);
+    }
+  }
+  const chain = new HashChain(
+    path
+      ? await resumeHead(path).catch((err: unknown) => {
+          throw new Error(`audit.file ${path} cannot be opened (${errorCode(err)}) to resume its hash chain; fix the path or its permissions`);
+        })
+      : EMPTY_HEAD,
+  );
   // Loaded only when configured: the sink needs the `pg` driver, which installs without it need not carry.
   const sink: PostgresSink | null = options.postgres
     ? await (await import('./postgres-sink.js')).createPostgresSink({ ...options.postgres, instance, logger, ...(metrics ? { metrics } : {}) })
     : null;
 
-  const dest = file ? await openDestination(file) : null;
-  let expectedLine = '';
-  let canonicalMismatches = 0;
-  const out = dest
-    ? pino(
-        {
-          base: null,
-          timestamp: false,
-          formatters: { level: () => ({}) },
-          hooks: {
-            // The line must be exactly the canonical record or `audit verify` would call it edited. pino
-            // serialises our pre-ordered object identically; should a future pino differ, the canonical line wins.
-            streamWrite: (s: string) => {
-              const line = stripLeadingComma(s);
-              if (line === expectedLine) return line;
-              canonicalMismatches += 1;
-              return expectedLine;
-            },
-          },
-        },
-        dest,
-      )
-    : null;
-
-  let written = 0;
-  let queuedBytes = 0;
-  const inFlight: InFlight[] = [];
-  let durableHead: ChainHead = chain.head;
-  let fileError: Error | null = null;
-  let headDirty = false;
-
-  dest?.on('write', (n: number) => {
-    written += n;
-    fileError = null;
-    while (inFlight.length && inFlight[0]!.end <= written) {
-      const done = inFlight.shift()!;
-      durableHead = done.head;
-      headDirty = true;
-      metrics?.auditRecords.inc({ sink: 'file' });
-      done.waiter?.resolve();
-    }
-  });
-  dest?.on('error', (err: NodeJS.ErrnoException) => {
-    // sonic-boom keeps the unwritten bytes and retries them with the next write.
-    if (!fileError) logger.error({ err: { code: err.code, message: err.message }, file }, 'audit: writing the audit file failed; records are kept in memory and retried');
-    fileError = err;
-    metrics?.auditFailures.inc({ sink: 'file' }, inFlight.length || 1);
-    for (const item of inFlight) {
-      item.waiter?.reject(err);
-      delete item.waiter;
-    }
-  });
-
-  // Remember the durable head beside the file every few seconds, so a restart after rotation continues the chain.
-  const headTimer = file
-    ? setInterval(() => {
-        if (!headDirty) return;
-        headDirty = false;
-        writeHeadFile(file, durableHead).catch((err: unknown) => logger.warn({ err, file }, 'audit: could not write the chain head file'));
-      }, 5000)
-    : null;
-  headTimer?.unref();
-
-  let queue: Queued[] = [];
+  const backlog = new Backlog();
+  let pumping: Promise<void> | null = null;
   let scheduled = false;
+  let paused = false;
   let closed = false;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let backoff = retry.minMs;
+  /** The last write failed: durable appends fail at once instead of waiting for the retry timer. */
+  let failing = false;
+  let lastError: Error | null = null;
+  /** An outage is logged once when it starts and once when it ends. */
+  let outage: { since: string; failedRecords: number } | null = null;
+  let lost: { count: number; firstAt: string; lastAt: string } | null = null;
+  let unsynced = false;
+  let lastSyncAt = Date.now();
+  let durableHead: ChainHead = chain.head;
+  let headDirty = false;
+  let headFileFailing = false;
 
-  function drain(): void {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    for (const item of batch) {
-      const record = chain.next(recordBody(item.event, item.ts, instance, options.redactLiterals));
-      if (out && dest) {
-        expectedLine = `${serializeRecord(record)}\n`;
-        queuedBytes += Buffer.byteLength(expectedLine);
-        const entry: InFlight = { end: queuedBytes, head: { seq: record.seq, hash: record.hash } };
-        if (item.durable) {
-          const { resolve, reject } = item.durable;
-          entry.waiter = options.fsync ? { resolve: () => fsync((dest as unknown as { fd: number }).fd, (err) => (err ? reject(err) : resolve())), reject } : { resolve, reject };
-        }
-        inFlight.push(entry);
-        out.info(canonicalRecord(record));
-      }
-      if (sink) {
-        if (item.durable && !dest) sink.addDurable(record).then(item.durable.resolve, item.durable.reject);
-        else sink.add(record);
-      } else if (item.durable && !dest) {
-        item.durable.resolve();
-      }
-    }
-    if (canonicalMismatches > 0) {
-      logger.warn({ count: canonicalMismatches }, 'audit: pino serialised records differently from the canonical form; the canonical line was written');
-      canonicalMismatches = 0;
-    }
-  }
+  const live = () => backlog.length;
+  const gauge = () => metrics?.auditBacklogBytes.set(backlog.bytes);
 
-  function enqueue(item: Queued): void {
-    if (closed) throw new Error('audit log is closed');
-    queue.push(item);
-    if (!scheduled) {
+  function push(p: Pending): void {
+    backlog.push(p);
+    if (!scheduled && !paused) {
       scheduled = true;
-      setImmediate(drain);
+      setImmediate(kick);
     }
   }
 
-  function waitWritten(): Promise<void> {
-    if (fileError) return Promise.reject(fileError);
-    const last = inFlight[inFlight.length - 1];
-    if (!last) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const prior = last.waiter;
-      last.waiter = {
-        resolve: () => {
-          prior?.resolve();
-          resolve();
-        },
-        reject: (err) => {
-          prior?.reject(err);
-          reject(err);
-        },
-      };
+  function kick(): void {
+    scheduled = false;
+    if (pumping || paused || retryTimer || !file) return;
+    pumping = pump().finally(() => {
+      pumping = null;
+      // Records that arrived while the last step ran (an fdatasync, a marker-only batch) still need a writer.
+      if (live() > 0 && !failing && !retryTimer && !paused) kick();
     });
   }
 
+  async function pump(): Promise<void> {
+    while (file && !paused) {
+      const { items, consumed, bytes } = backlog.nextBatch();
+      if (consumed === 0) {
+        failing = false; // nothing left to prove the file wrong: the next durable append tries for real
+        if (unsynced && !syncEachBatch) await syncNow();
+        return;
+      }
+      const start = chain.head;
+      const sealed: AuditRecord[] = [];
+      let text = '';
+      for (const p of items) {
+        if (!p.body) continue;
+        const { record, line } = chain.seal(p.body);
+        sealed.push(record);
+        text += `${line}\n`;
+      }
+      try {
+        if (text) await file.append(Buffer.from(text, 'utf8'), syncEachBatch);
+      } catch (err) {
+        chain.reset(start);
+        onWriteFailed(items, err as Error);
+        return;
+      }
+      backlog.consume(consumed, bytes);
+      onWritten(items, sealed);
+      // Under a steady stream the queue never empties: fsync on the way, at most `interval` apart.
+      if (unsynced && Date.now() - lastSyncAt >= flushPolicy.intervalMs) await syncNow();
+    }
+  }
+
+  function onWritten(items: Pending[], sealed: AuditRecord[]): void {
+    gauge();
+    if (sealed.length > 0) {
+      const last = sealed[sealed.length - 1]!;
+      durableHead = { seq: last.seq, hash: last.hash };
+      headDirty = true;
+      unsynced = !syncEachBatch;
+      metrics?.auditRecords.inc({ sink: 'file' }, sealed.length);
+      for (const record of sealed) sink?.add(record);
+    }
+    for (const p of items) p.waiter?.resolve();
+    failing = false;
+    backoff = retry.minMs;
+    if (outage) {
+      logger.info({ file: path, since: outage.since, failed_records: outage.failedRecords }, 'audit: the audit file accepts writes again; the records kept in memory are written');
+      outage = null;
+    }
+    if (lost && backlog.bytes < maxBacklog / 2) {
+      // The gap is part of the log: how many records were dropped, and when.
+      const { count, firstAt, lastAt } = lost;
+      lost = null;
+      enqueue({ event: 'records_lost', count, first_at: firstAt, last_at: lastAt, reason: `the audit file failed and the backlog passed audit.max_backlog (${maxBacklog} bytes)` });
+    }
+  }
+
+  function onWriteFailed(items: Pending[], err: Error): void {
+    failing = true;
+    lastError = err;
+    let firstFailures = 0;
+    for (const p of items) {
+      if (p.body && !p.failed) {
+        p.failed = true;
+        firstFailures += 1;
+      }
+      if (p.waiter) {
+        // Its caller learns now and records what really happened; this record is never written later.
+        p.waiter.reject(err);
+        backlog.drop(p);
+      }
+    }
+    metrics?.auditFailures.inc({ sink: 'file' }, firstFailures);
+    gauge();
+    if (!outage) {
+      outage = { since: new Date().toISOString(), failedRecords: 0 };
+      logger.error(
+        { err: { code: (err as NodeJS.ErrnoException).code, message: err.message }, file: path, backlog_records: live(), backlog_bytes: backlog.bytes },
+        'audit: writing the audit file failed; records wait in memory (up to audit.max_backlog) and are retried on a timer',
+      );
+    }
+    outage.failedRecords += firstFailures;
+    if (!closed) {
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        kick();
+      }, backoff);
+      retryTimer.unref();
+      backoff = Math.min(backoff * 2, retry.maxMs);
+    }
+  }
+
+  async function syncNow(): Promise<void> {
+    unsynced = false;
+    lastSyncAt = Date.now();
+    try {
+      await file?.sync();
+    } catch (err) {
+      logger.error({ err: { code: errorCode(err) }, file: path }, 'audit: fdatasync of the audit file failed');
+    }
+  }
+
+  function enqueue(event: AuditEvent, waiter?: Waiter): void {
+    const body = recordBody(event, new Date().toISOString(), instance, options.redactLiterals, maxSqlBytes);
+    if (!file) {
+      // No file: seal now and hand the record to the sink (or nowhere).
+      const record = chain.next(body);
+      if (waiter && sink) sink.addDurable(record).then(waiter.resolve, waiter.reject);
+      else {
+        sink?.add(record);
+        waiter?.resolve();
+      }
+      return;
+    }
+    const bytes = bytesOf(body);
+    if (backlog.bytes + bytes > maxBacklog) {
+      drop(body.ts);
+      waiter?.reject(Object.assign(new Error(`the audit backlog is full (audit.max_backlog ${maxBacklog} bytes)`), { code: lastError ? errorCode(lastError) : 'EBACKLOG' }));
+      return;
+    }
+    const pending: Pending = waiter ? { body, bytes, waiter } : { body, bytes };
+    if (failing) {
+      // The file is failing: this record cannot be written now either. Counted once, here, not at each retry.
+      pending.failed = true;
+      metrics?.auditFailures.inc({ sink: 'file' });
+      if (outage) outage.failedRecords += 1;
+    }
+    push(pending);
+  }
+
+  function drop(ts: string): void {
+    if (!lost) {
+      lost = { count: 0, firstAt: ts, lastAt: ts };
+      logger.error({ file: path, max_backlog: maxBacklog }, 'audit: the audit backlog is full; further records are dropped and counted until the file accepts writes');
+    }
+    lost.count += 1;
+    lost.lastAt = ts;
+    metrics?.auditLost.inc({ sink: 'file', reason: 'backlog_full' });
+  }
+
+  function failFast(): Error {
+    return Object.assign(new Error(`the audit file is failing (${lastError ? errorCode(lastError) : 'unknown'}); records are retried on a timer`), { code: lastError ? errorCode(lastError) : 'EIO' });
+  }
+
+  if (torn) {
+    logger.warn({ file: path, fragment_sha256: torn.sha256, fragment_bytes: torn.bytes, side_file: torn.sideFile }, 'audit: the last line of the audit file was cut short (crash or full disk); it was set aside and the chain continues from the last whole record');
+    enqueue({ event: 'recovered_torn_tail', fragment_sha256: torn.sha256, fragment_bytes: torn.bytes, side_file: torn.sideFile });
+  }
+
+  // Remember the durable head beside the file every few seconds, so a restart after rotation continues the chain.
+  const headTimer = path
+    ? setInterval(() => {
+        if (!headDirty) return;
+        headDirty = false;
+        writeHeadFile(path, durableHead).then(
+          () => (headFileFailing = false),
+          (err: unknown) => {
+            if (!headFileFailing) logger.warn({ err: { code: errorCode(err) }, file: path }, 'audit: could not write the chain head file');
+            headFileFailing = true;
+            headDirty = true;
+          },
+        );
+      }, 5000)
+    : null;
+  headTimer?.unref();
+  const syncTimer =
+    file && !syncEachBatch
+      ? setInterval(() => {
+          if (unsynced && !pumping && !retryTimer) {
+            pumping = syncNow().finally(() => {
+              pumping = null;
+              if (live() > 0) kick();
+            });
+          }
+        }, flushPolicy.intervalMs)
+      : null;
+  syncTimer?.unref();
+  const floodTimer = setInterval(() => {
+    for (const summary of flood.due(Date.now())) enqueue(summary);
+  }, 1000);
+  floodTimer.unref();
+
+  async function settle(): Promise<void> {
+    while (pumping) await pumping;
+  }
+
   return {
-    append(event) {
-      enqueue({ event, ts: new Date().toISOString() });
+    append(event, hints) {
+      if (closed) throw new Error('audit log is closed');
+      if (event.event === 'statement_denied' && !flood.admit(event, hints?.shape, new Date().toISOString())) return;
+      enqueue(event);
     },
     appendDurable(event) {
-      return new Promise<void>((resolve, reject) => enqueue({ event, ts: new Date().toISOString(), durable: { resolve, reject } }));
+      if (closed) return Promise.reject(new Error('audit log is closed'));
+      if (file && failing) {
+        metrics?.auditFailures.inc({ sink: 'file' });
+        if (outage) outage.failedRecords += 1;
+        return Promise.reject(failFast());
+      }
+      return new Promise<void>((resolve, reject) => enqueue(event, { resolve, reject }));
     },
     shouldAuditRead() {
       if (options.reads === 'all') return true;
@@ -238,46 +347,60 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditWri
     head() {
       return chain.head;
     },
+    backlog() {
+      return { records: backlog.records().length, bytes: backlog.bytes };
+    },
     async flush() {
-      if (scheduled) drain();
-      await waitWritten();
+      if (file) {
+        if (failing) throw failFast();
+        await new Promise<void>((resolve, reject) => push({ body: null, bytes: 0, waiter: { resolve, reject } }));
+      }
       await sink?.flush();
     },
     async reopen() {
-      if (!file || !dest) return;
-      if (scheduled) drain();
-      await waitWritten();
-      await writeHeadFile(file, durableHead);
-      headDirty = false;
-      dest.reopen();
+      if (!path || !file) return;
+      paused = true;
+      try {
+        await settle();
+        await writeHeadFile(path, durableHead);
+        headDirty = false;
+        const next = await AuditFile.open(path);
+        await file.close().catch(() => undefined);
+        file = next.file;
+        if (next.torn) enqueue({ event: 'recovered_torn_tail', fragment_sha256: next.torn.sha256, fragment_bytes: next.torn.bytes, side_file: next.torn.sideFile });
+      } finally {
+        paused = false;
+        if (live() > 0) kick();
+      }
     },
     async close() {
       if (closed) return;
-      if (scheduled) drain();
+      for (const summary of flood.due(Date.now(), true)) enqueue(summary);
       closed = true;
+      clearInterval(floodTimer);
       if (headTimer) clearInterval(headTimer);
-      try {
-        await waitWritten();
-      } finally {
-        if (file && dest) {
-          await writeHeadFile(file, durableHead).catch((err: unknown) => logger.warn({ err, file }, 'audit: could not write the chain head file'));
-          await new Promise<void>((resolve) => {
-            // A destination that keeps failing would never finish `end()`: give up on it, the error is already counted.
-            if (fileError) {
-              dest.destroy();
-              resolve();
-              return;
-            }
-            dest.once('close', () => resolve());
-            dest.once('error', () => {
-              dest.destroy();
-              resolve();
-            });
-            dest.end();
-          });
+      if (syncTimer) clearInterval(syncTimer);
+      if (file && path) {
+        // One last attempt, at once, whatever the retry timer said.
+        if (retryTimer) clearTimeout(retryTimer);
+        retryTimer = null;
+        await settle();
+        kick();
+        await settle();
+        if (unsynced) await syncNow();
+        const left = backlog.records();
+        if (left.length > 0 || lost) {
+          metrics?.auditLost.inc({ sink: 'file', reason: 'shutdown' }, left.length);
+          logger.error(
+            { file: path, lost_at_shutdown: left.length, lost_backlog_full: lost?.count ?? 0, err: lastError ? { code: errorCode(lastError) } : undefined },
+            `audit: ${left.length} record(s) could not be written to ${path} at shutdown and are lost${lost ? `, besides ${lost.count} dropped earlier when the backlog was full` : ''}`,
+          );
+          for (const p of left) p.waiter?.reject(lastError ?? new Error('audit log closed'));
         }
-        await sink?.close();
+        await writeHeadFile(path, durableHead).catch((err: unknown) => logger.warn({ err: { code: errorCode(err) }, file: path }, 'audit: could not write the chain head file'));
+        await file.close().catch(() => undefined);
       }
+      await sink?.close();
     },
   };
 }

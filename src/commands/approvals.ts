@@ -70,7 +70,7 @@ Exit codes: 0 done, 1 refused (self-approval, not an approver, already decided, 
     const cmd = approvals
       .command(`${decision} <id>`)
       .description(decision === 'approve' ? 'approve a pending request (the held statement then runs)' : "deny a pending request (the agent gets 42501 with your reason)")
-      .option('--reason <text>', decision === 'approve' ? 'why (kept in the audit log)' : 'why (shown to the agent and kept in the audit log)');
+      .option('--reason <text>', 'why (shown to the agent and kept in the audit log)');
     if (decision === 'approve') cmd.addOption(new Option('--scope <scope>', 'once, or fingerprint: identical-shape statements from this actor pass for the rule\'s grant time').choices(['once', 'fingerprint']));
     addCommon(cmd).action(async (id: string, opts: CommonOptions & { reason?: string; scope?: string }) => {
       await run(async () => {
@@ -78,6 +78,8 @@ Exit codes: 0 done, 1 refused (self-approval, not an approver, already decided, 
         const request = (await call(opts, 'POST', `/api/approvals/${encodeURIComponent(id)}/decision`, payload)) as ApiApprovalRequest;
         if (opts.json) print(JSON.stringify(request, null, 2));
         else print(describeOutcome(request, decision));
+        const narrowed = scopeNarrowed(request, opts.scope);
+        if (narrowed) process.stderr.write(`pgwarden: note: ${narrowed}\n`);
       });
     });
   }
@@ -147,6 +149,23 @@ function describeOutcome(r: ApiApprovalRequest, decision: 'approve' | 'deny'): s
   if (r.status === 'denied') return `denied ${r.id} (rule ${rule}): the agent gets SQLSTATE 42501${r.decisions.at(-1)?.reason ? ` with your reason` : ''}`;
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
   return decision === 'approve' ? `vote recorded on ${r.id}: ${approvals} of ${r.quorum} approvals; still pending` : `${r.id} is ${r.status}`;
+}
+
+/**
+ * Why `--scope fingerprint` did not become a grant, or null when it did (or was not asked for). The server records
+ * the vote as `once` where the rule does not allow fingerprint grants, and grants a fingerprint only when every
+ * approving vote chose it: say so instead of letting the approver believe later statements will pass.
+ */
+export function scopeNarrowed(r: ApiApprovalRequest, asked: string | undefined): string | null {
+  if (asked !== 'fingerprint') return null;
+  if (!r.scopes.includes('fingerprint')) {
+    return `rule ${r.rule ?? 'default'} does not allow fingerprint approvals (its scope allows: ${r.scopes.join(', ') || 'once'}); your approval covers this statement only (scope: once)`;
+  }
+  const votes = r.decisions.filter((d) => d.decision === 'approve');
+  if (r.status === 'approved' && !votes.every((d) => d.scope === 'fingerprint')) {
+    return 'not every approver chose fingerprint, so the approval covers this statement only (scope: once)';
+  }
+  return null;
 }
 
 /** "42s", "5m", "3h" for a span of milliseconds. */

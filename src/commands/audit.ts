@@ -55,6 +55,12 @@ Exit codes: 0 intact, 1 broken (prints FILE:LINE, seq and reason of the first br
         const span = result.first_seq === undefined ? '' : ` (seq ${result.first_seq}–${result.last_seq})`;
         process.stdout.write(`ok: ${result.records} records verified in ${files.length} file${files.length === 1 ? '' : 's'}${span}\n`);
         if (result.last_hash) process.stdout.write(`last hash: ${result.last_hash}  (use as --anchor next time)\n`);
+        for (const t of result.torn_tails ?? []) {
+          process.stdout.write(
+            `note: seq ${t.seq} records a torn last line set aside at start (${t.fragment_bytes} bytes, sha256 ${t.fragment_sha256}${t.side_file ? `, kept in ${t.side_file}` : ', not saved'}): a record was cut short by a crash or a full disk\n`,
+          );
+        }
+        if (result.records_lost) process.stdout.write(`note: ${result.records_lost} record(s) were lost while the audit file failed (see the records_lost records)\n`);
         if (result.first_seq !== undefined && result.first_seq > 1) {
           process.stdout.write(`note: the chain starts at seq ${result.first_seq}; it continues an earlier file that was not given\n`);
         }

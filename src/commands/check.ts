@@ -61,6 +61,7 @@ export function verdictToJson(v: Verdict): Record<string, unknown> {
       grant_ttl_ms: v.review.grantTtlMs,
     };
   }
+  if (v.shadow) out.shadow = { action: v.shadow.action, rule: v.shadow.rule, reason: v.shadow.reason, statement_index: v.shadow.statementIndex };
   return out;
 }
 
@@ -104,6 +105,7 @@ export function formatHuman(facts: TextFacts, verdict: Verdict, ruleSet: RuleSet
   lines.push(`verdict: ${action}${facts.statements.length > 1 ? ` (statement ${verdict.statementIndex + 1})` : ''} — ${verdict.reason}`);
   const rule = verdict.rule === null ? null : ruleSet.rules.find((r) => r.id === verdict.rule);
   lines.push(`  rule: ${rule ? `${rule.id} (${rule.file}:${rule.line})` : `none (defaults in ${ruleSet.source})`}`);
+  if (verdict.shadow) lines.push(`  shadow: would ${verdict.shadow.action.toUpperCase()} (rule ${verdict.shadow.rule ?? 'none: defaults'}) — recorded, not enforced: ${verdict.shadow.reason}`);
   if (verdict.review) {
     const r = verdict.review;
     const who = r.approvers.length ? r.approvers.join(', ') : 'any approver';

@@ -6,6 +6,8 @@ import { findFixtureFiles, runFixtures, type FixtureFailure } from '../policy/fi
 import { loadRules } from '../policy/load.js';
 import { createAnalyzer, loadSqlParser } from '../sql/analyze.js';
 import type { TextFacts } from '../sql/types.js';
+import { registerReplay } from './rules-replay.js';
+import { registerSuggest } from './rules-suggest.js';
 
 /** Same codes as cli.ts EXIT (not imported: cli.ts runs the program when loaded). Invalid rules throw RuleFileError → 2 in cli.ts. */
 const EXIT = { ok: 0, failed: 1 } as const;
@@ -79,7 +81,7 @@ function validateRules(paths: string[], opts: { strict?: boolean }): void {
 }
 
 export function register(program: Command): void {
-  const rules = program.command('rules').description('work with policy rule files: run their fixtures, validate them');
+  const rules = program.command('rules').description('work with policy rule files: run their fixtures, validate them, replay them over an audit log, learn rules from decisions');
 
   rules
     .command('test')
@@ -128,4 +130,7 @@ Exit codes: 0 valid, 1 warnings with --strict, 2 invalid (file:line:col: reason)
     .action((paths: string[], opts: { strict?: boolean }) => {
       validateRules(paths, opts);
     });
+
+  registerReplay(rules);
+  registerSuggest(rules);
 }

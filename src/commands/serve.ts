@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'where clients connect (env PGWARDEN_LISTEN, default 127.0.0.1:7432)')
     .option('--upstream <url>', 'the PostgreSQL server to protect, e.g. postgres://db:5432 (env PGWARDEN_UPSTREAM)')
     .option('--rules <path>', 'rule file or folder (env PGWARDEN_RULES, default: the shipped rules/default.yaml)')
-    .option('--redis <url>', 'Redis for shared approval state, e.g. redis://127.0.0.1:6379 (env PGWARDEN_REDIS; default in-memory)')
+    .option('--redis <url>', 'Redis for shared approval state: redis://host:6379, redis+sentinel://host:26379[,host…]/MASTER or redis+cluster://host:6379[,host…] (env PGWARDEN_REDIS; default in-memory)')
     .option('--http <host:port>', 'metrics, health, API and console (env PGWARDEN_HTTP, default 127.0.0.1:7433)')
     .option('--audit <file>', 'hash-chained audit log file, JSON lines (env PGWARDEN_AUDIT)')
     .option('--tls-cert <file>', 'PEM certificate chain for TLS to clients (env PGWARDEN_TLS_CERT); reloaded on SIGHUP and when the file changes')

@@ -36,14 +36,15 @@ export function formatActivity(r: FeedRecord, now: Date = new Date()): string | 
       return line(time, styleText('green', 'allowed '), who, sql);
     case 'grant_used':
       return line(time, styleText('green', 'allowed '), who, sql, styleText('dim', '(covered by an earlier approval)'));
+    // One word for a refusal, as in the API, the console and Teams: "denied", by a rule or by a person.
     case 'statement_denied':
-      return line(time, styleText('red', 'denied  '), who, sql, rule);
+      return line(time, styleText('red', 'denied  '), who, sql, rule ? styleText('dim', `by ${rule}`) : '');
     case 'review_requested':
       return line(time, styleText('yellow', 'held    '), who, sql, rule, styleText('bold', id), `→ waiting for ${(r.approvers ?? []).join(', ') || 'an approver'}`);
     case 'approved':
       return line(time, styleText('green', 'approved'), id, `by ${(r.approvers ?? []).join(', ')}: the statement runs`);
     case 'denied':
-      return line(time, styleText('red', 'rejected'), id, `by ${r.by ?? '?'}${r.reason ? ` (${r.reason})` : ''}`);
+      return line(time, styleText('red', 'denied  '), id, `by ${r.by ?? '?'}${r.reason ? ` (${r.reason})` : ''}: the agent gets 42501`);
     case 'expired':
       return line(time, styleText('red', 'expired '), id, 'nobody decided in time');
     case 'withdrawn':

@@ -12,6 +12,8 @@ export const HttpErrorCode = {
   methodNotAllowed: 'method_not_allowed',
   alreadyDecided: 'already_decided',
   duplicateVote: 'duplicate_vote',
+  instanceLost: 'instance_lost',
+  idempotencyKeyReused: 'idempotency_key_reused',
   payloadTooLarge: 'payload_too_large',
   unsupportedMediaType: 'unsupported_media_type',
   csrf: 'csrf_rejected',

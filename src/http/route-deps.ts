@@ -6,6 +6,7 @@ import type { ApproverAuth, TokenSource } from './auth.js';
 import type { Router } from './router.js';
 import type { ApprovalsApi } from './routes/approvals.js';
 import type { ReadinessProbes } from './routes/health.js';
+import type { SuggestionsApi } from './routes/suggestions.js';
 
 export interface HttpServerDeps {
   readonly metrics: Metrics;
@@ -22,6 +23,8 @@ export interface HttpServerDeps {
   readonly bodyLimit?: number;
   /** Console session lifetime (default 12 h). */
   readonly sessionTtlMs?: number;
+  /** Rule suggestions from this instance's audit log (GET /api/suggestions); absent without an audit file (503). */
+  readonly suggestions?: SuggestionsApi;
 }
 
 /** Shared by every route module. */

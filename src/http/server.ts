@@ -13,6 +13,7 @@ import { registerApprovalRoutes, type ApprovalsApi } from './routes/approvals.js
 import { registerEventRoutes } from './routes/events.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerSuggestionRoutes } from './routes/suggestions.js';
 
 export type { ApprovalsApi } from './routes/approvals.js';
 export type { HttpServerDeps, RouteDeps } from './route-deps.js';
@@ -35,6 +36,8 @@ export interface HttpServer {
    * HttpError becomes its JSON error body, anything else a 500.
    */
   addRoute(method: string, path: string, handler: RouteHandler): void;
+  /** The approver a request is authenticated as (bearer token or console session), or a thrown 401 HttpError: for mounted routes. */
+  requireApprover(req: IncomingMessage): string;
   readonly server: Server;
 }
 
@@ -50,6 +53,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   registerSessionRoutes(routeDeps);
   const events = registerEventRoutes(routeDeps);
   registerConsoleRoutes(routeDeps);
+  registerSuggestionRoutes(routeDeps);
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => {
     void dispatch(req, res);
@@ -94,6 +98,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     addRoute(method, path, handler) {
       router.add(method, path, handler);
     },
+    requireApprover: (req) => auth.require(req).identity,
     listen(hostPort) {
       const { host, port } = splitHostPort(hostPort);
       return new Promise((resolve, reject) => {

@@ -61,9 +61,11 @@ export function compileFiles(files: readonly ValidatedFile[]): Compiled {
   const defaultReview = needsDefaultReview ? resolveReview({}, baseReview, groups as Groups, defaultsComplain) : null;
   const action = d?.action ?? 'allow';
   const onUnknown = d?.on_unknown ?? 'review';
+  const mode = d?.mode ?? 'enforce';
   const defaults: PolicyDefaults = {
     action,
     onUnknown,
+    mode,
     unmatched: defaultVerdict(action, d?.message ?? (action === 'deny' ? 'no rule allows this statement (defaults.action is deny)' : `no rule matched; defaults.action is ${action}`), defaultReview),
     unknown: defaultVerdict(onUnknown, `the statement did not parse (category unknown); defaults.on_unknown is ${onUnknown}`, defaultReview),
   };
@@ -86,6 +88,7 @@ export function compileFiles(files: readonly ValidatedFile[]): Compiled {
         Object.freeze({
           id: rule.id,
           action: rule.action,
+          mode: rule.mode ?? mode,
           file: f.src.file,
           line,
           column,

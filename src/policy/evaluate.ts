@@ -2,11 +2,13 @@
 import { CATEGORIES, type StatementFacts, type TextFacts } from '../sql/types.js';
 import { CATEGORY_BIT, categoryMask, testMatch, type CompiledMatch, type MatchProbe } from './match.js';
 import type { MatchInput } from './schema.js';
-import type { Action, Actor, ReviewSpec, SessionInfo, Verdict } from './verdict.js';
+import type { Action, Actor, ReviewSpec, RuleMode, SessionInfo, Verdict } from './verdict.js';
 
 export interface CompiledRule {
   readonly id: string;
   readonly action: Action;
+  /** `shadow`: evaluated and recorded as Verdict.shadow, never enforced (the rule's `mode`, else `defaults.mode`). */
+  readonly mode: RuleMode;
   /** Where the rule is written (for warnings, `rules validate` and docs links). */
   readonly file: string;
   readonly line: number;
@@ -27,6 +29,8 @@ export interface CompiledRule {
 export interface PolicyDefaults {
   readonly action: Action;
   readonly onUnknown: Action;
+  /** `shadow`: defaults (and rules without their own `mode`) are recorded, not enforced; unmatched statements run. */
+  readonly mode: RuleMode;
   readonly unmatched: Verdict;
   readonly unknown: Verdict;
 }
@@ -41,9 +45,11 @@ export interface RuleSet {
   readonly groups: ReadonlyMap<string, readonly string[]>;
   /** True when some rule has a time window (VerdictCache then skips verdicts that consulted the clock). */
   readonly hasTimeRules: boolean;
+  /** True when a rule or the defaults are in shadow mode: verdicts may then carry `shadow`. */
+  readonly hasShadow: boolean;
   /**
-   * The verdict for a whole text. `probe`, when given, is reset and then tells whether a time window
-   * was consulted (such a verdict must not be cached).
+   * The enforced verdict for a whole text, with `shadow` when shadow-mode rules would have decided otherwise.
+   * `probe`, when given, is reset and then tells whether a time window was consulted (such a verdict must not be cached).
    */
   evaluate(facts: TextFacts, actor: Actor, session: SessionInfo, probe?: MatchProbe): Verdict;
 }
@@ -70,6 +76,7 @@ export function ruleVerdicts(id: string, action: Action, message: string | null,
   if (m.columns) others.push(`columns ${m.columns.join('|')}`);
   if (m.functions) others.push(`functions ${m.functions.join('|')}`);
   if (m.bounded !== undefined) others.push(m.bounded ? 'bounded' : 'unbounded');
+  if (m.fingerprint) others.push(`fingerprint ${m.fingerprint.join('|')}`);
   if (m.database) others.push(`database ${m.database.join('|')}`);
   if (m.actor?.user) others.push(`actor.user ${m.actor.user.join('|')}`);
   if (m.actor?.application) others.push(`actor.application ${m.actor.application.join('|')}`);
@@ -85,15 +92,18 @@ export function ruleVerdicts(id: string, action: Action, message: string | null,
   });
 }
 
-export function createRuleSet(init: Omit<RuleSet, 'evaluate' | 'hasTimeRules'>): RuleSet {
-  const { rules, defaults } = init;
-  const hasTimeRules = rules.some((r) => r.isTimeDependent);
-  const ownProbe: MatchProbe = { consultedTime: false };
+/** Verdicts of the enforced evaluation when `defaults.mode` is shadow: nothing but `mode: enforce` rules stops a statement. */
+const SHADOW_UNMATCHED: Verdict = Object.freeze({ action: 'allow', rule: null, reason: 'no enforced rule matched (defaults.mode is shadow)', statementIndex: 0 });
+const SHADOW_UNKNOWN: Verdict = Object.freeze({ action: 'allow', rule: null, reason: 'the statement did not parse (category unknown); defaults.mode is shadow, so defaults.on_unknown is not enforced', statementIndex: 0 });
 
+type TextEvaluator = (facts: TextFacts, actor: Actor, session: SessionInfo, probe: MatchProbe) => Verdict;
+
+/** First match per statement over `rules`, else the fallbacks; strictest across statements. Does not reset `probe`. */
+function evaluator(rules: readonly CompiledRule[], unmatched: Verdict, unknown: Verdict): TextEvaluator {
   function unknownVerdict(parseError: string | null): Verdict {
-    if (parseError === null) return defaults.unknown;
-    const reason = `${defaults.unknown.reason} — ${parseError}`;
-    return Object.freeze({ ...defaults.unknown, reason });
+    if (parseError === null) return unknown;
+    const reason = `${unknown.reason} — ${parseError}`;
+    return Object.freeze({ ...unknown, reason });
   }
 
   /** The verdict (statementIndex 0) for one statement: first matching rule, else defaults. */
@@ -108,11 +118,10 @@ export function createRuleSet(init: Omit<RuleSet, 'evaluate' | 'hasTimeRules'>):
       const hit = r.match.categories & mask;
       return r.verdicts[hit === 0 ? 0 : lowestBitIndex(hit)]!;
     }
-    return isUnknown ? unknownVerdict(parseError) : defaults.unmatched;
+    return isUnknown ? unknownVerdict(parseError) : unmatched;
   }
 
-  function evaluate(facts: TextFacts, actor: Actor, session: SessionInfo, probe: MatchProbe = ownProbe): Verdict {
-    probe.consultedTime = false;
+  return (facts, actor, session, probe) => {
     const stmts = facts.statements;
     if (stmts.length === 0) return facts.parseError !== null || facts.categories.includes('unknown') ? unknownVerdict(facts.parseError) : EMPTY_VERDICT;
     let best = decide(stmts[0]!, facts.parseError, actor, session, probe);
@@ -126,9 +135,40 @@ export function createRuleSet(init: Omit<RuleSet, 'evaluate' | 'hasTimeRules'>):
       }
     }
     return bestIndex === 0 ? best : Object.freeze({ ...best, statementIndex: bestIndex });
+  };
+}
+
+/**
+ * Shadow mode (docs/rules.md): the enforced verdict is computed as if shadow-mode rules were not there (and, with
+ * `defaults.mode: shadow`, as if the defaults allowed); the shadow verdict is what the whole policy — every rule,
+ * the real defaults — would decide. A shadow rule that matches therefore never stops a later enforce rule.
+ */
+export function createRuleSet(init: Omit<RuleSet, 'evaluate' | 'hasTimeRules' | 'hasShadow'>): RuleSet {
+  const { rules, defaults } = init;
+  const hasTimeRules = rules.some((r) => r.isTimeDependent);
+  const enforcedRules = rules.filter((r) => r.mode === 'enforce');
+  const hasShadow = enforcedRules.length !== rules.length || defaults.mode === 'shadow';
+  const ownProbe: MatchProbe = { consultedTime: false };
+  const whole = evaluator(rules, defaults.unmatched, defaults.unknown);
+  const enforced = hasShadow
+    ? evaluator(enforcedRules, defaults.mode === 'shadow' ? SHADOW_UNMATCHED : defaults.unmatched, defaults.mode === 'shadow' ? SHADOW_UNKNOWN : defaults.unknown)
+    : whole;
+
+  function evaluate(facts: TextFacts, actor: Actor, session: SessionInfo, probe: MatchProbe = ownProbe): Verdict {
+    probe.consultedTime = false;
+    const verdict = enforced(facts, actor, session, probe);
+    if (!hasShadow) return verdict;
+    const would = whole(facts, actor, session, probe);
+    // Reported when something different would have happened: another action, or a deny/review by another rule
+    // (another message or other approvers). Two allows differ in nothing the agent or an approver would see.
+    if (would.action === verdict.action && (would.rule === verdict.rule || would.action === 'allow')) return verdict;
+    return Object.freeze({
+      ...verdict,
+      shadow: Object.freeze({ action: would.action, rule: would.rule, reason: would.reason, statementIndex: would.statementIndex, source: 'policy' as const }),
+    });
   }
 
-  return Object.freeze({ ...init, hasTimeRules, evaluate });
+  return Object.freeze({ ...init, hasTimeRules, hasShadow, evaluate });
 }
 
 /**

@@ -47,6 +47,14 @@ const expectSchema = z.preprocess(
     approvers: z.array(z.string()).optional(),
     quorum: z.number().int().positive().optional(),
     statement: z.number().int().nonnegative().optional(),
+    /** The shadow verdict (shadow-mode rules): `null` = none (shadow rules agree with the enforced verdict). */
+    shadow: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? { action: v } : v),
+        z.strictObject({ action: z.enum(ACTIONS), rule: z.string().nullable().optional() }),
+      )
+      .nullable()
+      .optional(),
   }),
 );
 
@@ -72,6 +80,7 @@ export interface FixtureExpectation {
   readonly approvers?: readonly string[];
   readonly quorum?: number;
   readonly statement?: number;
+  readonly shadow?: { readonly action: Action; readonly rule?: string | null | undefined } | null;
 }
 
 export interface FixtureCase {
@@ -164,6 +173,8 @@ export function checkCase(testCase: FixtureCase, verdict: Verdict): Omit<Fixture
   if (e.approvers !== undefined && [...(verdict.review?.approvers ?? [])].sort().join(',') !== [...e.approvers].sort().join(',')) problems.push('approvers');
   if (e.quorum !== undefined && verdict.review?.quorum !== e.quorum) problems.push('quorum');
   if (e.statement !== undefined && verdict.statementIndex !== e.statement) problems.push('statement');
+  const sv = verdict.shadow;
+  if (e.shadow === null ? sv !== undefined : e.shadow !== undefined && (sv?.action !== e.shadow.action || (e.shadow.rule !== undefined && sv.rule !== e.shadow.rule))) problems.push('shadow');
   if (problems.length === 0) return null;
   let expected = show(e.action, e.rule);
   let actual = `${show(verdict.action, verdict.rule)}: ${verdict.reason}`;
@@ -178,6 +189,10 @@ export function checkCase(testCase: FixtureCase, verdict: Verdict): Omit<Fixture
   if (e.statement !== undefined) {
     expected += `, statement ${e.statement}`;
     actual += `, statement ${verdict.statementIndex}`;
+  }
+  if (e.shadow !== undefined) {
+    expected += `, shadow ${e.shadow === null ? 'none' : show(e.shadow.action, e.shadow.rule)}`;
+    actual += `, shadow ${sv ? show(sv.action, sv.rule) : 'none'}`;
   }
   return { expected, actual };
 }

@@ -36,6 +36,8 @@ export interface CompiledMatch {
   readonly functions: readonly NameGlob[] | null;
   readonly database: Test | null;
   readonly bounded: boolean | null;
+  /** Statement fingerprints (lowercase hex): the statement's own fingerprint must be one of them. */
+  readonly fingerprints: ReadonlySet<string> | null;
   readonly user: Test | null;
   readonly application: Test | null;
   readonly address: AddressMatcher | null;
@@ -79,6 +81,7 @@ export function compileMatch(input: MatchInput): CompiledMatch {
     // Database and role names are case-sensitive in PostgreSQL when quoted; match them exactly.
     database: globs(input.database, false),
     bounded: input.bounded ?? null,
+    fingerprints: input.fingerprint ? new Set(input.fingerprint.map((f) => f.toLowerCase())) : null,
     user: globs(input.actor?.user, false),
     application: globs(input.actor?.application, false),
     address: input.actor?.address ? compileAddresses(input.actor.address) : null,
@@ -148,6 +151,8 @@ export function testMatch(m: CompiledMatch, stmt: StatementFacts, stmtCategories
   if (m.identity !== null && !m.identity(actor.identity ?? actor.user)) return false;
   if (m.groups !== null && !anyGroupMatches(m.groups, actor.groups)) return false;
   if (m.auth !== null && !m.auth.has(actor.auth ?? 'passthrough')) return false;
+  // After the actor tests: a statement's fingerprint is computed on first read (sql/statement-record.ts).
+  if (m.fingerprints !== null && !m.fingerprints.has(stmt.fingerprint)) return false;
   if (m.tables !== null && !anyNameMatches(m.tables, stmt.tables)) return false;
   if (m.onlyTables !== null && !everyNameMatches(m.onlyTables, stmt.tables)) return false;
   if (m.functions !== null && !anyNameMatches(m.functions, stmt.functions)) return false;

@@ -9,6 +9,8 @@ import { didYouMean, listWords } from './suggest.js';
 
 export const ACTIONS = ['allow', 'deny', 'review'] as const;
 export const SCOPES = ['once', 'fingerprint'] as const;
+/** `enforce`: the rule decides. `shadow`: the rule is evaluated and recorded as what pgwarden would have done, never enforced. */
+export const MODES = ['enforce', 'shadow'] as const;
 export const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 /** A strict object whose unknown keys produce "unknown key 'x' in <where> — expected one of …". */
@@ -42,6 +44,15 @@ const glob = nonEmpty('a glob pattern');
 const nameGlob = glob.refine((v) => !v.split('.').includes(''), {
   error: (issue) => `'${String(issue.input)}' has an empty name part around '.': write e.g. users, public.users or public.*`,
 });
+
+/**
+ * A statement fingerprint as `pgwarden check --json` prints it: libpg-query's 16 hex digits, followed by 16 more when
+ * constants that are code or names (a DO body, `SET ROLE x`) are part of the shape.
+ */
+const fingerprint = z
+  .string({ error: 'expected a statement fingerprint (hex digits) as a string; quote it in YAML' })
+  .regex(/^(?:[0-9a-fA-F]{16}){1,4}$/, 'expected a statement fingerprint: the hex digits `pgwarden check --json` shows as statements[].fingerprint (quote it in YAML)')
+  .transform((v) => v.toLowerCase());
 
 const kind = nonEmpty('a statement kind').refine((v) => resolveKind(v) !== null, {
   error: (iss) =>
@@ -114,6 +125,7 @@ const matchShape = {
   functions: list(nameGlob).optional(),
   database: list(glob).optional(),
   bounded: z.boolean({ error: 'bounded must be true or false' }).optional(),
+  fingerprint: list(fingerprint).optional(),
   actor: actorMatch.optional(),
   time: list(timeWindow).optional(),
   get not() {
@@ -130,7 +142,10 @@ export interface MatchInput {
   functions?: string[];
   database?: string[];
   bounded?: boolean;
+  /** Statement fingerprints (lowercase hex), compared with each statement's own fingerprint. */
+  fingerprint?: string[];
   actor?: { user?: string[]; application?: string[]; address?: string[]; identity?: string[]; groups?: string[]; auth?: AuthMethod[] };
+
   time?: { days?: string[]; from: string; to: string; zone: string }[];
   not?: MatchInput[];
 }
@@ -159,6 +174,7 @@ export const ruleSchema = strict('rule', {
   description: z.string().optional(),
   match: matchSchema.optional(),
   action: oneOf('action', ACTIONS),
+  mode: oneOf('mode', MODES).optional(),
   message: z.string().min(1).optional(),
   reason: z.string().min(1).optional(),
   ...reviewOptions,
@@ -174,6 +190,7 @@ export const ruleSchema = strict('rule', {
 export const defaultsSchema = strict('defaults', {
   action: oneOf('action', ACTIONS).default('allow'),
   on_unknown: oneOf('action', ACTIONS).default('review'),
+  mode: oneOf('mode', MODES).default('enforce'),
   message: z.string().min(1).optional(),
   review: strict('defaults.review', reviewOptions).optional(),
 });

@@ -30,6 +30,7 @@ export function covers(a: MatchInput, b: MatchInput): boolean {
   }
   if (a.bounded !== undefined && a.bounded !== b.bounded) return false;
   return (
+    subset(b.fingerprint, a.fingerprint, false) &&
     subset(b.tables, a.tables, true) &&
     subset(b.only_tables, a.only_tables, true) &&
     subset(b.columns, a.columns, true) &&
@@ -62,6 +63,8 @@ export function shadowWarnings(rules: readonly CompiledRule[]): string[] {
     const b = rules[j]!;
     for (let i = 0; i < j; i++) {
       const a = rules[i]!;
+      // Enforced verdicts are computed without shadow-mode rules, so a shadow-mode rule never hides an enforce rule.
+      if (a.mode === 'shadow' && b.mode === 'enforce') continue;
       if (shadows(a, b)) {
         warnings.push(`${b.file}:${b.line}:${b.column}: rule '${b.id}' can never match: the earlier rule '${a.id}' (${a.file}:${a.line}:${a.column}) matches every statement it would; move it above '${a.id}' or narrow '${a.id}'`);
         break;

@@ -4,6 +4,8 @@ export type Action = 'allow' | 'deny' | 'review';
 /** How the requester proved who it is: relayed to the upstream (passthrough) or terminated by pgwarden. */
 export const AUTH_METHODS = ['passthrough', 'scram', 'oidc', 'cert'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** How a rule takes part: `enforce` decides; `shadow` is evaluated and recorded, never enforced. */
+export type RuleMode = 'enforce' | 'shadow';
 export type ApprovalScope = 'once' | 'fingerprint';
 
 /** Who sent a statement. */
@@ -55,4 +57,23 @@ export interface Verdict {
   readonly review?: ReviewSpec;
   /** Index of the statement (in a multi-statement text) that produced the strictest verdict. */
   readonly statementIndex: number;
+  /**
+   * What pgwarden would have done had shadow-mode rules (and a shadow-mode `defaults`) been enforced. Present only
+   * when that differs from this verdict in action, or is a deny/review by another rule; never enforced
+   * (docs/rules.md, "Shadow mode").
+   */
+  readonly shadow?: ShadowVerdict;
+}
+
+/**
+ * A verdict pgwarden records but does not enforce. `source` says what produced it: `policy` (shadow-mode rules) today;
+ * `budget` is reserved for result budgets and blast-radius holds run in shadow mode, which report through the same
+ * audit field and metric (proxy/policy-gate.ts `recordShadow`).
+ */
+export interface ShadowVerdict {
+  readonly action: Action;
+  readonly rule: string | null;
+  readonly reason: string;
+  readonly statementIndex: number;
+  readonly source: 'policy' | 'budget';
 }

@@ -31,7 +31,8 @@ export interface StatementContext {
   readonly setSessionReason?: (reason: string) => void;
 }
 
-export type GateAllow = { readonly kind: 'allow' };
+/** `notice`: a NoticeResponse for the client before the statement runs (an approval's who and why). */
+export type GateAllow = { readonly kind: 'allow'; readonly notice?: string };
 export type GateDeny = { readonly kind: 'deny'; readonly error: PgwardenError };
 export interface GateHold {
   readonly kind: 'hold';

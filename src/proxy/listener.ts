@@ -6,7 +6,7 @@ import { ConnectionLimitError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { AuthMethod } from '../policy/verdict.js';
 import type { TextFacts } from '../sql/types.js';
-import { CancelKeys } from './cancel-keys.js';
+import { CancelKeys, type CancelRoute } from './cancel-keys.js';
 import type { Gate } from './gate.js';
 import { Session, type SessionOptions } from './session.js';
 import { CloseReason } from './session-state.js';
@@ -38,6 +38,8 @@ export interface ProxyDeps {
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
   readonly identity?: ProxyIdentity;
+  /** Cancel keys routable between instances sharing a store; without it keys are local (a single instance). */
+  readonly cancelRoute?: CancelRoute;
 }
 
 export interface Proxy {
@@ -46,11 +48,14 @@ export interface Proxy {
   close(): Promise<void>;
   readonly sessionCount: number;
   readonly server: net.Server;
+  /** A CancelRequest forwarded by another instance: acts on it if the key is ours. True when it was. */
+  cancel(pid: number, secret: number): boolean;
 }
 
 export function createProxy(deps: ProxyDeps): Proxy {
   const sessions = new Set<Session>();
-  const cancelKeys = new CancelKeys();
+  const cancelKeys = new CancelKeys(deps.cancelRoute?.nodeId ?? 0);
+  const route = deps.cancelRoute;
   let counter = 0;
   const starting = new Set<net.Socket>();
   const identityConnections = new IdentityConnections();
@@ -78,7 +83,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
         },
         logger: deps.logger,
         metrics: deps.metrics,
-        cancel: (pid, secret) => cancelKeys.lookup(pid, secret)?.cancel(),
+        // A key this instance did not mint goes to the instance that did (routed through Redis), as approvals wired it.
+        cancel: (pid, secret) => {
+          const target = cancelKeys.lookup(pid, secret);
+          if (target) target.cancel();
+          else route?.forward(pid, secret);
+        },
         overLimit: overLimit ? new ConnectionLimitError(deps.options.maxClientConnections) : null,
       },
       id,
@@ -121,6 +131,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
     server,
     get sessionCount() {
       return sessions.size + starting.size;
+    },
+    cancel(pid, secret) {
+      const target = cancelKeys.lookup(pid, secret);
+      target?.cancel();
+      return target !== undefined;
     },
     listen(host, port) {
       return new Promise((resolve, reject) => {

@@ -219,6 +219,8 @@ export class Pipeline {
     hold.result.then(
       (final) => {
         this.held = null;
+        // The approval's who and why reaches the client before the statement's own results.
+        if (final.kind === 'allow' && final.notice) this.host.toClient(noticeResponse(final.notice));
         this.apply(final, frame, allow);
         this.host.onHoldChange(false);
       },

@@ -10,6 +10,7 @@ import type { SqlSession, StatementFacts, TextFacts } from './types.js';
 export { loadSqlParser } from './parse.js';
 export { functionCallFacts } from './fastpath.js';
 export { statedReason } from './reason.js';
+export { redactSecrets } from './redact.js';
 export { strictestCategory, sortCategories } from './categories.js';
 
 /** Texts longer than this are analyzed but not cached, so one huge text cannot crowd out the cache. */
@@ -18,6 +19,8 @@ export const MAX_CACHED_TEXT_LENGTH = 64 * 1024;
 export interface Analyzer {
   analyze(text: string, session?: SqlSession): TextFacts;
   readonly cacheSize: number;
+  /** Estimated bytes held by the parse and shape caches. */
+  readonly cacheBytes: number;
 }
 
 export interface AnalyzerOptions {
@@ -25,6 +28,11 @@ export interface AnalyzerOptions {
   maxRows: number;
   /** Texts kept in the parse cache; 0 disables caching. */
   cacheEntries: number;
+  /**
+   * Memory the parse and shape caches may hold together, in bytes of UTF-16 text and facts (estimated); 0 disables
+   * caching. Default 64 MiB. Three quarters go to the parse cache, one quarter to the shape cache.
+   */
+  cacheBytes?: number;
   onCacheHit?: () => void;
   /** Called with the seconds spent parsing and classifying an uncached text. */
   onCacheMiss?: (seconds: number) => void;
@@ -79,6 +87,8 @@ function applySession(facts: TextFacts, session: SqlSession): TextFacts {
         }
         const p0 = prepared.statements[0];
         if (s.kind === 'ExecuteStmt' && p0 !== undefined) merged = withChanges(merged, { bounded: p0.bounded, limit: p0.limit });
+        // `EXECUTE p` has one libpg-query fingerprint whatever p is: a grant for it must name what p runs.
+        merged = withChanges(merged, {}, prepared.statements.map((p) => `execute:${p.fingerprint}`));
         out.push(merged);
         continue;
       }
@@ -94,15 +104,37 @@ function hasSessionEffects(facts: TextFacts): boolean {
   return false;
 }
 
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Bytes an entry keeps alive, estimated from above: the key and every string of the facts at 2 bytes a character, plus object overhead. */
+export function cachedBytes(key: string, facts: TextFacts): number {
+  let bytes = 2 * key.length + 2 * facts.text.length + 256;
+  for (const s of facts.statements) {
+    bytes += 512 + 2 * s.text.length;
+    for (const list of [s.tables, s.columns, s.columnsWritten, s.functions]) for (const x of list) bytes += 48 + 2 * x.length;
+  }
+  return bytes;
+}
+
+function boundedCache(entries: number, bytes: number): LRUCache<string, TextFacts> | null {
+  if (entries <= 0 || bytes <= 0) return null;
+  return new LRUCache<string, TextFacts>({ max: Math.max(1, Math.floor(entries)), maxSize: Math.max(1, Math.floor(bytes)), sizeCalculation: (facts, key) => cachedBytes(key, facts) });
+}
+
 /** An analyzer bound to one `maxRows`: parse once per distinct text, facts deep-frozen and shared. */
 export function createAnalyzer(options: AnalyzerOptions): Analyzer {
   const { maxRows, cacheEntries, onCacheHit, onCacheMiss } = options;
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   if (!Number.isFinite(maxRows) || maxRows < 0) {
     throw new Error(`pgwarden: createAnalyzer maxRows must be a non-negative number, got ${String(maxRows)}`);
   }
-  const cache = cacheEntries > 0 ? new LRUCache<string, TextFacts>({ max: Math.floor(cacheEntries) }) : null;
+  if (!Number.isFinite(cacheBytes) || cacheBytes < 0) {
+    throw new Error(`pgwarden: createAnalyzer cacheBytes must be a non-negative number, got ${String(cacheBytes)}`);
+  }
+  // Bounded in entries AND bytes: 5,000 distinct 64 KiB texts must not hold gigabytes (an entry larger than its cache is not kept).
+  const cache = boundedCache(cacheEntries, (cacheBytes * 3) / 4);
   // Facts by literal-insensitive shape (shape.ts): `WHERE id = 41` and `WHERE id = 42` parse once between them.
-  const shapes = cacheEntries > 0 ? new LRUCache<string, TextFacts>({ max: Math.max(1, Math.floor(cacheEntries / 4)) }) : null;
+  const shapes = boundedCache(cacheEntries / 4, cacheBytes / 4);
   const pure = (text: string): TextFacts => {
     const hit = cache?.get(text);
     if (hit !== undefined) {
@@ -110,7 +142,7 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       return hit;
     }
     const key = shapes !== null && text.length <= MAX_CACHED_TEXT_LENGTH ? shapeKey(text) : null;
-    const template = key === null ? undefined : shapes!.get(key);
+    const template = key === null || shapes === null ? undefined : shapes.get(key);
     let facts: TextFacts;
     if (template !== undefined) {
       onCacheHit?.();
@@ -119,7 +151,7 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       const start = performance.now();
       facts = analyzeText(text, maxRows);
       onCacheMiss?.((performance.now() - start) / 1000);
-      if (key !== null && isShapeSafe(facts)) shapes!.set(key, facts);
+      if (key !== null && shapes !== null && isShapeSafe(facts)) shapes.set(key, facts);
     }
     if (cache !== null && text.length <= MAX_CACHED_TEXT_LENGTH) cache.set(text, facts);
     return facts;
@@ -133,6 +165,9 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
     },
     get cacheSize(): number {
       return cache?.size ?? 0;
+    },
+    get cacheBytes(): number {
+      return (cache?.calculatedSize ?? 0) + (shapes?.calculatedSize ?? 0);
     },
   };
 }

@@ -1,4 +1,9 @@
 // Category order and the name tables that decide categories: which statements, functions and settings are how sensitive.
+import {
+  INTERNALLY_RESTRICTED_FUNCTIONS, OTHER_VERSION_FUNCTIONS, PRIVILEGED_FUNCTION_PREFIXES, PROTECTED_CATALOGS,
+  PRIVILEGED_ROLE_OPTIONS, PRIVILEGED_ROLES, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS,
+  SERVER_RESTRICTED_FUNCTIONS, SUPERUSER_SETTINGS,
+} from './privileged-functions.js';
 import { CATEGORIES, type Category } from './types.js';
 
 /** Bit per category, in CATEGORIES order (read=1 … privileged=32, unknown=64): a statement's categories are one number while walking. */
@@ -116,32 +121,15 @@ export const GRANT_ALTER_TABLE_CMDS: ReadonlySet<string> = new Set([
   'AT_ChangeOwner', 'AT_EnableRowSecurity', 'AT_DisableRowSecurity', 'AT_ForceRowSecurity', 'AT_NoForceRowSecurity',
 ]);
 
-/**
- * Server file, large-object-file, replication and process-control functions (matched on the last
- * name part, lowercased, whatever the schema or quoting). Source: PostgreSQL 15 "System
- * Administration Functions" (§9.27) and adminpack.
- */
+/** Privileged functions by exact name (privileged-functions.ts says where each list comes from). */
 export const PRIVILEGED_FUNCTIONS: ReadonlySet<string> = new Set([
-  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_ls_logdir', 'pg_ls_waldir',
-  'pg_ls_tmpdir', 'pg_ls_archive_statusdir', 'pg_ls_logicalsnapdir', 'pg_ls_logicalmapdir',
-  'pg_ls_replslotdir', 'pg_ls_summariesdir', 'pg_file_write', 'pg_file_rename', 'pg_file_unlink',
-  'pg_file_sync', 'pg_logdir_ls', 'lo_import', 'lo_export', 'pg_terminate_backend', 'pg_cancel_backend',
-  'pg_signal_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_rotate_logfile_old', 'pg_promote',
-  'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup', 'pg_stop_backup',
-  'pg_backup_start', 'pg_backup_stop', 'pg_create_physical_replication_slot',
-  'pg_create_logical_replication_slot', 'pg_drop_replication_slot', 'pg_copy_physical_replication_slot',
-  'pg_copy_logical_replication_slot', 'pg_logical_slot_get_changes', 'pg_logical_slot_peek_changes',
-  'pg_logical_slot_get_binary_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
-  'pg_logical_emit_message', 'pg_sync_replication_slots', 'pg_wal_replay_pause', 'pg_wal_replay_resume',
-  'pg_xlog_replay_pause', 'pg_xlog_replay_resume', 'pg_log_backend_memory_contexts',
-  'pg_import_system_collations', 'pg_stat_statements_reset', 'pg_current_logfile', 'xpath_table',
-  'pg_truncate_visibility_map',
+  ...SERVER_RESTRICTED_FUNCTIONS, ...INTERNALLY_RESTRICTED_FUNCTIONS, ...OTHER_VERSION_FUNCTIONS,
 ]);
 
-/** Prefixes of privileged function families (dblink_connect, dblink_exec, pg_replication_origin_*, …). */
-export const PRIVILEGED_FUNCTION_PREFIXES: readonly string[] = [
-  'dblink', 'pg_replication_origin_', 'pg_stat_reset', 'binary_upgrade_',
-];
+export {
+  PRIVILEGED_FUNCTION_PREFIXES, PRIVILEGED_ROLE_OPTIONS, PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA,
+  READ_PROTECTED_SETTINGS,
+};
 
 /** Functions that export whole results as a document (DESIGN: export). */
 export const EXPORT_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -161,15 +149,6 @@ export const QUERY_STRING_FUNCTIONS: ReadonlyMap<string, readonly number[]> = ne
   ['ts_stat', [0]], ['ts_rewrite', [1]],
   // tablefunc: crosstab(source_sql [, category_sql])
   ['crosstab', [0, 1]], ['crosstab2', [0]], ['crosstab3', [0]], ['crosstab4', [0]],
-]);
-
-/**
- * System catalogs only a superuser may write (pg_settings writes are set_config in disguise) or read
- * (password hashes, every large object's bytes, column statistics with real values, auth files).
- */
-export const PROTECTED_CATALOGS: ReadonlySet<string> = new Set([
-  'pg_authid', 'pg_shadow', 'pg_largeobject', 'pg_statistic', 'pg_statistic_ext_data', 'pg_user_mapping', 'pg_hba_file_rules',
-  'pg_ident_file_mappings', 'pg_file_settings',
 ]);
 
 /** Functions that change data or server state (sequences, large objects, notifications). */
@@ -193,12 +172,54 @@ export const PRIVILEGED_SETTINGS: ReadonlySet<string> = new Set([
 ]);
 export const PRIVILEGED_SETTING_PREFIXES: readonly string[] = ['log_', 'debug_', 'trace_'];
 
-/** Aggregates that make a SELECT without GROUP BY return one row (for `bounded`). */
+/**
+ * Aggregates that make a SELECT without GROUP BY return one small row (for `bounded`). Aggregates that collect their
+ * whole input into one value are not here: one row of `string_agg(ssn, ',')` holds the whole table.
+ */
 export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
-  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'array_agg', 'string_agg',
-  'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'xmlagg', 'stddev', 'stddev_pop',
+  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'stddev', 'stddev_pop',
   'stddev_samp', 'variance', 'var_pop', 'var_samp', 'bit_and', 'bit_or', 'bit_xor', 'corr', 'covar_pop',
-  'covar_samp', 'percentile_cont', 'percentile_disc', 'mode', 'range_agg', 'range_intersect_agg',
+  'covar_samp', 'percentile_cont', 'percentile_disc', 'mode', 'range_intersect_agg',
+]);
+
+/**
+ * Aggregates that gather every input row into one value (arrays, strings, JSON, XML documents, multiranges): an
+ * export of their input wherever they appear, unless that input is statically bounded. PostgreSQL 15 names plus the
+ * PostgreSQL 16+ strict/unique JSON variants (the parser knows them; a newer server would run them).
+ */
+export const COLLECTING_AGGREGATES: ReadonlySet<string> = new Set([
+  'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'xmlagg', 'range_agg',
+  'json_agg_strict', 'jsonb_agg_strict', 'json_object_agg_strict', 'jsonb_object_agg_strict',
+  'json_object_agg_unique', 'jsonb_object_agg_unique', 'json_object_agg_unique_strict',
+  'jsonb_object_agg_unique_strict', 'json_arrayagg', 'json_objectagg',
+]);
+
+/**
+ * Functions a whole row can be passed to by field notation (`c.row_to_json` is `row_to_json(c)` when `c` has no such
+ * column): one argument of type record/any* (the rest defaulted or variadic). PostgreSQL 15's pg_proc, checked by
+ * test/security/sql-exports.test.ts. `c.<one of these>` reads every column of `c`.
+ */
+export const ROW_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'any_out', 'anycompatible_out', 'anycompatiblenonarray_out', 'anyelement_out', 'anynonarray_out', 'array_agg',
+  'concat', 'count', 'cume_dist', 'dense_rank', 'first_value', 'hash_record', 'json_agg', 'json_build_array',
+  'json_build_object', 'jsonb_agg', 'jsonb_build_array', 'jsonb_build_object', 'lag', 'last_value', 'lead', 'mode',
+  'num_nonnulls', 'num_nulls', 'percent_rank', 'pg_collation_for', 'pg_column_compression', 'pg_column_size',
+  'pg_typeof', 'quote_literal', 'quote_nullable', 'rank', 'record_out', 'record_send', 'row_to_json', 'to_json', 'to_jsonb',
+]);
+
+/** Export functions that name the relation they read as an argument (`table_to_xml('customers', …)`): index of that argument. */
+export const RELATION_ARGUMENT_FUNCTIONS: ReadonlyMap<string, number> = new Map([
+  ['table_to_xml', 0], ['table_to_xmlschema', 0], ['table_to_xml_and_xmlschema', 0],
+]);
+
+/** Export functions whose first argument names a schema: they read every table in it. */
+export const SCHEMA_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'schema_to_xml', 'schema_to_xmlschema', 'schema_to_xml_and_xmlschema',
+]);
+
+/** Export functions that read every table of the database. */
+export const WHOLE_DATABASE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
 ]);
 
 /** Procedural languages whose bodies pgwarden reads; any other language is opaque server code (privileged). */
@@ -211,7 +232,7 @@ export function isPrivilegedFunction(name: string): boolean {
 }
 
 export function isPrivilegedSetting(name: string): boolean {
-  if (PRIVILEGED_SETTINGS.has(name)) return true;
+  if (PRIVILEGED_SETTINGS.has(name) || SUPERUSER_SETTINGS.has(name)) return true;
   for (const p of PRIVILEGED_SETTING_PREFIXES) if (name.startsWith(p)) return true;
   return false;
 }

@@ -1,10 +1,12 @@
 // Pure analysis of one SQL text: parse, walk each statement, and return deep-frozen TextFacts.
-import { AGGREGATE_FUNCTIONS, CategoryBit, STATEMENT_CATEGORY, categoriesFromMask } from './categories.js';
+import { CategoryBit, STATEMENT_CATEGORY, categoriesFromMask } from './categories.js';
+import { shapeOf } from './bounds.js';
 import { parseSql, type RawStatement } from './parse.js';
-import { StatementRecord } from './statement-record.js';
+import { NESTED_SQL_PART, StatementRecord } from './statement-record.js';
 import { plpgsqlFacts } from './plpgsql.js';
 import type { StatementFacts, TextFacts } from './types.js';
-import { Collector, type NestedAnalyzer, type NestedFacts } from './walk.js';
+import { Collector, type NestedAnalyzer, type NestedFacts } from './collector.js';
+import { walk } from './walk.js';
 
 type Json = Record<string, unknown>;
 type Transaction = StatementFacts['transaction'];
@@ -22,9 +24,6 @@ const TRANSACTION_KINDS: Readonly<Record<string, Transaction>> = Object.freeze({
   TRANS_STMT_PREPARE: 'prepare',
 });
 
-/** libpg-query's FETCH ALL count (INT_MAX in the JSON): not a bound. */
-const FETCH_ALL = 2147483647;
-
 /**
  * EXECUTE of a prepared statement pgwarden has not seen: a prepared statement is a SELECT, INSERT,
  * UPDATE, DELETE, MERGE or VALUES that was itself checked when prepared, so `write` (not `unknown`,
@@ -35,22 +34,35 @@ export const UNRESOLVED_EXECUTE = CategoryBit.write;
 /** Mask of a statement's own categories before an unresolved EXECUTE was assumed `write` (for session merges). */
 export const executeOwnMask = new WeakMap<StatementFacts, number>();
 
-const nested: NestedAnalyzer = {
-  sql: nestedSqlFacts,
-  plpgsql: (statementText, depth) => plpgsqlFacts(statementText, depth, nestedSqlFacts),
-};
+/** One nested analyzer per max_rows value (in practice one or two per process). */
+const nestedByMaxRows = new Map<number, NestedAnalyzer>();
+
+function nestedAnalyzer(maxRows: number): NestedAnalyzer {
+  let nested = nestedByMaxRows.get(maxRows);
+  if (nested === undefined) {
+    const sql = (text: string, depth: number): NestedFacts | null => nestedSqlFacts(text, depth, maxRows);
+    nested = { sql, plpgsql: (statementText, depth) => plpgsqlFacts(statementText, depth, sql) };
+    nestedByMaxRows.set(maxRows, nested);
+  }
+  return nested;
+}
 
 /** Facts of a nested SQL text (function body, query string); null when it does not parse. */
-function nestedSqlFacts(text: string, depth: number): NestedFacts | null {
+function nestedSqlFacts(text: string, depth: number, maxRows: number): NestedFacts | null {
   const parsed = parseSql(text);
   if (!parsed.ok) return null;
   const slicer = makeSlicer(text);
-  const merged = new Collector(text, depth, nested);
+  const nested = nestedAnalyzer(maxRows);
+  const merged = new Collector(text, depth, nested, maxRows);
+  // The nested text's own shape (its literals do not matter, its structure does) is part of the enclosing statement's;
+  // it is fingerprinted only when the enclosing statement's fingerprint is read (statement-record.ts).
+  merged.shapeParts.push(`${NESTED_SQL_PART}${text}`);
   for (const raw of parsed.stmts) {
-    const c = new Collector(slicer(raw), depth, nested);
+    const c = new Collector(slicer(raw), depth, nested, maxRows);
     const kind = topKind(raw);
     if (STATEMENT_CATEGORY[kind] === undefined) c.add(CategoryBit.unknown);
-    c.walk(raw.stmt);
+    walk(c, raw.stmt);
+    c.finish();
     if (c.executes !== undefined) c.add(UNRESOLVED_EXECUTE);
     merged.merge(c);
   }
@@ -76,106 +88,6 @@ function makeSlicer(text: string): (raw: RawStatement) => string {
   };
 }
 
-function intConst(node: unknown): number | null | 'all' {
-  if (node === undefined || node === null || typeof node !== 'object') return null;
-  const cast = (node as Json).TypeCast as Json | undefined;
-  // LIMIT '100000'::int and LIMIT 100000::bigint are the same constant.
-  if (cast !== undefined) return intConst(cast.arg);
-  const k = (node as Json).A_Const as Json | undefined;
-  if (k === undefined) return null;
-  if (k.isnull === true) return 'all';
-  const sv = k.sval as Json | undefined;
-  if (sv !== undefined) {
-    const n = Number(typeof sv.sval === 'string' ? sv.sval.trim() : NaN);
-    return Number.isFinite(n) ? n : null;
-  }
-  const i = k.ival as Json | undefined;
-  if (i !== undefined) return typeof i.ival === 'number' ? i.ival : 0;
-  const f = k.fval as Json | undefined;
-  if (f !== undefined && typeof f.fval === 'string') {
-    const n = Number(f.fval);
-    return Number.isFinite(n) ? n : null;
-  }
-  return null;
-}
-
-function isAggregateOrConstant(target: unknown): boolean {
-  const r = (target as Json).ResTarget as Json | undefined;
-  const val = r?.val as Json | undefined;
-  if (val === undefined) return false;
-  if (val.A_Const !== undefined) return true;
-  const fc = val.FuncCall as Json | undefined;
-  if (fc === undefined || fc.over !== undefined) return false;
-  const names = fc.funcname as unknown[] | undefined;
-  const last = names?.[names.length - 1] as Json | undefined;
-  const name = ((last?.String as Json | undefined)?.sval as string | undefined)?.toLowerCase() ?? '';
-  return AGGREGATE_FUNCTIONS.has(name);
-}
-
-function hasFuncCall(node: unknown): boolean {
-  if (node === null || typeof node !== 'object') return false;
-  if (Array.isArray(node)) return node.some(hasFuncCall);
-  for (const k in node as Json) {
-    if (k === 'FuncCall' || k === 'SubLink') return true;
-    if (hasFuncCall((node as Json)[k])) return true;
-  }
-  return false;
-}
-
-/** Row bound of a SELECT: its LIMIT constant, VALUES, one aggregate row, or a FROM-less constant row. */
-function selectShape(s: Json): { limit: number | null; bounded: boolean } {
-  const lim = intConst(s.limitCount);
-  const limit = typeof lim === 'number' ? lim : null;
-  if (limit !== null) return { limit, bounded: true };
-  if (s.op !== undefined && s.op !== 'SETOP_NONE') return { limit: null, bounded: false };
-  if (Array.isArray(s.valuesLists)) return { limit: null, bounded: true };
-  const targets = Array.isArray(s.targetList) ? s.targetList : [];
-  const grouped = Array.isArray(s.groupClause) && s.groupClause.length > 0;
-  if (!grouped && targets.length > 0 && targets.every(isAggregateOrConstant)) return { limit: null, bounded: true };
-  if (s.fromClause === undefined && !hasFuncCall(targets)) return { limit: null, bounded: true };
-  return { limit: null, bounded: false };
-}
-
-function unwrapSelect(node: unknown): Json | undefined {
-  if (node === null || typeof node !== 'object') return undefined;
-  return (node as Json).SelectStmt as Json | undefined;
-}
-
-function shapeOf(kind: string, node: Json): { limit: number | null; bounded: boolean } {
-  switch (kind) {
-    case 'SelectStmt':
-      return selectShape(node);
-    case 'DeclareCursorStmt':
-    case 'PrepareStmt': {
-      const s = unwrapSelect(node.query);
-      return s === undefined ? { limit: null, bounded: false } : selectShape(s);
-    }
-    case 'InsertStmt': {
-      const s = unwrapSelect(node.selectStmt);
-      if (s === undefined) return { limit: null, bounded: true }; // INSERT … DEFAULT VALUES
-      return { limit: null, bounded: selectShape(s).bounded };
-    }
-    case 'FetchStmt': {
-      if (node.ismove === true) return { limit: null, bounded: true }; // MOVE returns no rows
-      const n = typeof node.howMany === 'number' ? node.howMany : 1;
-      return n >= FETCH_ALL ? { limit: null, bounded: false } : { limit: n, bounded: true };
-    }
-    case 'UpdateStmt':
-    case 'DeleteStmt':
-    case 'MergeStmt':
-    case 'CopyStmt':
-    case 'ExecuteStmt':
-    case 'CallStmt':
-    case 'ExplainStmt':
-    case 'CreateTableAsStmt':
-    case 'DoStmt':
-      return { limit: null, bounded: false };
-    default:
-      // Utility statements return no row stream.
-      return { limit: null, bounded: true };
-  }
-}
-
 function frozenList(set: Set<string>): readonly string[] {
   if (set.size === 0) return EMPTY;
   set.delete('');
@@ -191,9 +103,10 @@ export function finalMask(mask: number): number {
 function statementFacts(raw: RawStatement, text: string, maxRows: number, single: boolean, wholeText: string): StatementFacts {
   const kind = topKind(raw);
   const node = (raw.stmt[kind] ?? {}) as Json;
-  const c = new Collector(text, 0, nested);
+  const c = new Collector(text, 0, nestedAnalyzer(maxRows), maxRows);
   if (STATEMENT_CATEGORY[kind] === undefined) c.add(CategoryBit.unknown);
-  c.walk(raw.stmt);
+  walk(c, raw.stmt);
+  c.finish();
   const { limit, bounded } = shapeOf(kind, node);
   if (limit !== null && limit > maxRows) c.add(CategoryBit.export);
   const transaction = kind === 'TransactionStmt' ? (TRANSACTION_KINDS[node.kind as string] ?? null) : null;
@@ -214,6 +127,7 @@ function statementFacts(raw: RawStatement, text: string, maxRows: number, single
       setsReason: c.setsReason,
     },
     single ? wholeText : text,
+    c.shapeParts,
   );
   if (c.executes !== undefined) executeOwnMask.set(facts, c.mask);
   return facts;

@@ -58,6 +58,26 @@ export function parsePlpgsql(text: string): { ok: true; funcs: unknown[] } | { o
   }
 }
 
+/** One token of PostgreSQL's own SQL scanner: byte offsets into the UTF-8 text, the token's text and kind. */
+export interface SqlToken {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly tokenName: string;
+  /** 0 no keyword, 1 unreserved, 2 column name, 3 type/function name, 4 reserved (PostgreSQL's keyword categories). */
+  readonly keywordKind: number;
+}
+
+/** The tokens of a text as PostgreSQL's scanner reads it; null when the scanner rejects the text (e.g. an unterminated string). */
+export function scanSql(text: string): readonly SqlToken[] | null {
+  requireLoaded();
+  try {
+    return (pg.scanSync(text) as unknown as { tokens?: SqlToken[] }).tokens ?? [];
+  } catch {
+    return null;
+  }
+}
+
 /** libpg-query fingerprint (hex), or '' when the text cannot be fingerprinted. */
 export function fingerprintSql(text: string): string {
   try {

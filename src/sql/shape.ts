@@ -7,8 +7,11 @@
 // key differ only in the contents of '…' strings (without backslashes) and the digits of integers or of decimals, which
 // never change how PostgreSQL splits the text into tokens. test/unit/sql/shape.test.ts checks this differentially against
 // the real parser on the adversarial and regression corpora.
-// Facts are reused for a key only when they cannot depend on a literal's value (isShapeSafe).
-import { withChanges } from './statement-record.js';
+// Facts are reused for a key only when they cannot depend on a literal's value (isShapeSafe). Where a literal is not a
+// value — the UESCAPE character, a LIMIT count, a regclass/regproc name — the text gets no key or the facts are not
+// reused. test/unit/sql/shape-cache.property.test.ts checks the promise with generated texts: facts through a cache
+// primed with a sibling of the same shape equal a fresh parse's.
+import { StatementRecord, withChanges } from './statement-record.js';
 import type { StatementFacts, TextFacts } from './types.js';
 
 const QUOTE = 0x27; // '
@@ -25,8 +28,16 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+/**
+ * Words that make a literal more than a value: `UESCAPE '!'` decides what a `U&"…"` identifier spells
+ * (`U&"pg_!0061uthid" UESCAPE '!'` is pg_authid, with '#' it is not), and a LIMIT/OFFSET/FETCH count decides `limit`,
+ * `bounded` and `export`. Texts that contain one anywhere (even inside a string) get no key.
+ */
+const MEANINGFUL_LITERAL_CONTEXT = /uescape|\b(?:limit|offset|fetch)\b/i;
+
 /** The shape key of `text`, or null when pgwarden will not vouch for its lexing. */
 export function shapeKey(text: string): string | null {
+  if (MEANINGFUL_LITERAL_CONTEXT.test(text)) return null;
   const n = text.length;
   let out = '';
   let from = 0;
@@ -120,6 +131,8 @@ export function isShapeSafe(facts: TextFacts): boolean {
   const s: StatementFacts = facts.statements[0]!;
   if (!SAFE_KINDS.has(s.kind) || s.functions.length > 0 || s.limit !== null || s.setsReason !== undefined) return false;
   if (s.prepares !== undefined || s.executes !== undefined) return false;
+  // Constants that name objects or settings ('pg_authid'::regclass) are part of the statement, not values.
+  if (!(s instanceof StatementRecord) || s.hasShapeParts) return false;
   for (const c of s.categories) if (c !== 'read' && c !== 'write') return false;
   return true;
 }

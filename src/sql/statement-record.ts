@@ -1,5 +1,7 @@
 // StatementFacts as a frozen class instance whose fingerprint and normalized text are computed on first read.
+import { createHash } from 'node:crypto';
 import { fingerprintSql, normalizeSql } from './parse.js';
+import { redactSecrets } from './redact.js';
 import type { Category, StatementFacts } from './types.js';
 
 type Transaction = StatementFacts['transaction'];
@@ -8,10 +10,36 @@ type Transaction = StatementFacts['transaction'];
 export type StatementData = Omit<StatementFacts, 'fingerprint' | 'normalized'>;
 
 /** Shared lazily-filled cache of the two extra parses, so copies made by session merges reuse them. */
+/** Prefix of a shape part that is a nested SQL text, fingerprinted when the fingerprint is first read. */
+export const NESTED_SQL_PART = 'nested-sql:';
+
 class Derived {
   fingerprint: string | undefined;
   normalized: string | undefined;
-  constructor(readonly source: string) {}
+  constructor(
+    readonly source: string,
+    /** Constants that are part of the statement's shape (Collector.shapeParts): nested SQL, bodies, names, settings. */
+    readonly shapeParts: readonly string[],
+  ) {}
+}
+
+/**
+ * libpg-query's fingerprint ignores every constant — also the ones that are code or names: the query given to
+ * query_to_xml, a DO or function body, `table_to_xml('customers', …)`, `SET ROLE x`. A grant for one statement's
+ * fingerprint must not cover another that does something else, so those constants are hashed into it (16 more hex
+ * digits). Statements without such constants keep libpg-query's fingerprint unchanged.
+ */
+function combinedFingerprint(d: Derived): string {
+  const base = fingerprintSql(d.source);
+  if (base === '' || d.shapeParts.length === 0) return base;
+  const h = createHash('sha256');
+  for (const p of d.shapeParts) {
+    // Nested SQL counts by its own fingerprint (its values may vary, its structure may not); a text that cannot be
+    // fingerprinted counts verbatim.
+    const part = p.startsWith(NESTED_SQL_PART) ? `sql:${fingerprintSql(p.slice(NESTED_SQL_PART.length)) || p}` : p;
+    h.update(part).update('\u0000');
+  }
+  return base + h.digest('hex').slice(0, 16);
 }
 
 /**
@@ -56,23 +84,34 @@ export class StatementRecord implements StatementFacts {
   }
 
   /** A frozen statement whose fingerprint/normalized text are derived from `source` when first read. */
-  static create(data: StatementData, source: string): StatementRecord {
-    return new StatementRecord(data, new Derived(source));
+  static create(data: StatementData, source: string, shapeParts: readonly string[] = []): StatementRecord {
+    return new StatementRecord(data, new Derived(source, Object.freeze([...shapeParts])));
+  }
+
+  /** Whether constants of this statement are part of its shape (then facts of a look-alike text must not be reused). */
+  get hasShapeParts(): boolean {
+    return this.#derived.shapeParts.length > 0;
   }
 
   get fingerprint(): string {
     const d = this.#derived;
-    return (d.fingerprint ??= fingerprintSql(d.source));
+    return (d.fingerprint ??= combinedFingerprint(d));
   }
 
   get normalized(): string {
     const d = this.#derived;
-    return (d.normalized ??= normalizeSql(d.source));
+    // Literals become $n; what normalize keeps as written (COPY file names, ALTER SYSTEM values) is stripped of secrets.
+    return (d.normalized ??= redactSecrets(normalizeSql(d.source)));
   }
 
-  /** A copy with some fields replaced (session merges), sharing the derived fingerprint/normalized. */
-  with(changes: Partial<StatementData>): StatementRecord {
-    return new StatementRecord({ ...this.data(), ...changes }, this.#derived);
+  /**
+   * A copy with some fields replaced (session merges), sharing the derived fingerprint/normalized; with `extraShape`
+   * (an EXECUTE resolved to its prepared statement) the fingerprint also covers what is executed.
+   */
+  with(changes: Partial<StatementData>, extraShape?: readonly string[]): StatementRecord {
+    const d = this.#derived;
+    const derived = extraShape === undefined || extraShape.length === 0 ? d : new Derived(d.source, Object.freeze([...d.shapeParts, ...extraShape]));
+    return new StatementRecord({ ...this.data(), ...changes }, derived);
   }
 
   private data(): StatementData {
@@ -98,7 +137,7 @@ export class StatementRecord implements StatementFacts {
 }
 
 /** `s` with some fields replaced, whatever kind of StatementFacts object it is. */
-export function withChanges(s: StatementFacts, changes: Partial<StatementData>): StatementFacts {
-  if (s instanceof StatementRecord) return s.with(changes);
+export function withChanges(s: StatementFacts, changes: Partial<StatementData>, extraShape?: readonly string[]): StatementFacts {
+  if (s instanceof StatementRecord) return s.with(changes, extraShape);
   return Object.freeze({ ...s, ...changes });
 }

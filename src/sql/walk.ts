@@ -1,85 +1,35 @@
 // One generic pass over a libpg-query JSON tree that collects categories, tables, columns and functions from every nested node.
 import {
-  CategoryBit, EXPORT_FUNCTIONS, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES,
-  PROTECTED_CATALOGS,
-  QUERY_STRING_FUNCTIONS, READABLE_LANGUAGES, STATEMENT_CATEGORY, WRITE_FUNCTIONS, isPrivilegedFunction,
-  isPrivilegedSetting,
+  CategoryBit, GRANT_ALTER_TABLE_CMDS, GRANT_DROP_TYPES, GRANT_SETTINGS, PRIVILEGED_DROP_TYPES, PRIVILEGED_ROLE_OPTIONS,
+  PRIVILEGED_ROLES, PROTECTED_CATALOGS, PROTECTED_INFORMATION_SCHEMA, READ_PROTECTED_SETTINGS, ROW_ARGUMENT_FUNCTIONS,
+  STATEMENT_CATEGORY,
+  isPrivilegedFunction, isPrivilegedSetting,
 } from './categories.js';
 import { SYSTEM_CATALOGS } from './system-catalogs.js';
 import { columnRefName, constString, defElems, defTrue, lastName, nameList, rangeVarName, resTargetNames, stringOf, type Json } from './ast-names.js';
-
-
-/** What a nested text (function body, query string) contributed; merged into the enclosing statement. */
-export interface NestedFacts {
-  readonly mask: number;
-  readonly tables: Iterable<string>;
-  readonly columns: Iterable<string>;
-  readonly columnsWritten: Iterable<string>;
-  readonly functions: Iterable<string>;
-}
-
-/** How the walker reaches nested code without importing facts.ts (which imports this file). */
-export interface NestedAnalyzer {
-  /** Facts of a SQL text (a SQL function body, a query-string argument); null when it does not parse. */
-  sql(text: string, depth: number): NestedFacts | null;
-  /** Facts of the PL/pgSQL functions in a statement text (DO, CREATE FUNCTION … plpgsql); null when it does not parse. */
-  plpgsql(statementText: string, depth: number): NestedFacts | null;
-}
-
-/** Deepest nesting of bodies inside bodies that is analyzed; deeper code is treated as opaque (privileged). */
-export const MAX_NESTING = 8;
+import { isInputBounded, isRowSetBounded } from './bounds.js';
+import type { Collector } from './collector.js';
+import { constStringThroughCasts, visitDo, visitFieldSelection, visitFunction, visitFunctionDefinition } from './walk-functions.js';
 
 const P = CategoryBit.privileged;
-/** Inside a statement that is planned but not run (plain EXPLAIN) only these categories stick. */
-const NOT_RUN_MASK = CategoryBit.read | CategoryBit.privileged;
 
-/** Accumulates one statement's facts while walking; reused fields, no per-node allocation beyond the sets. */
-export class Collector {
-  mask = 0;
-  private notRun = 0;
-  readonly tables = new Set<string>();
-  readonly columns = new Set<string>();
-  readonly columnsWritten = new Set<string>();
-  readonly functions = new Set<string>();
-  /** CTE names visible at the current point of the walk (a RangeVar naming one is not a table). */
-  readonly cteScope: string[] = [];
-  executes: string | undefined;
-  prepares: string | undefined;
-  setsReason: string | undefined;
-
-  constructor(
-    readonly statementText: string,
-    readonly depth: number,
-    readonly nested: NestedAnalyzer,
-  ) {}
-
-  add(bits: number): void {
-    this.mask |= this.notRun > 0 ? bits & NOT_RUN_MASK : bits;
-  }
-
-  merge(f: NestedFacts | null): void {
-    if (f === null) {
-      // Code we cannot read is opaque server-side code: fail closed.
-      this.add(P);
-      return;
-    }
-    this.add(f.mask);
-    for (const t of f.tables) this.tables.add(t);
-    for (const c of f.columns) this.columns.add(c);
-    for (const c of f.columnsWritten) this.columnsWritten.add(c);
-    for (const fn of f.functions) this.functions.add(fn);
-  }
-
-  walk(node: unknown): void {
-    visit(this, node);
-  }
-
-  walkNotRun(node: unknown): void {
-    this.notRun++;
-    visit(this, node);
-    this.notRun--;
-  }
+/** Walks a statement's tree, adding what it finds to `c`. */
+export function walk(c: Collector, node: unknown): void {
+  visit(c, node);
 }
+
+/** Walks a statement that is planned but not run (plain EXPLAIN): only read and privileged stick. */
+export function walkNotRun(c: Collector, node: unknown): void {
+  c.notRun++;
+  visit(c, node);
+  c.notRun--;
+}
+
+/** Casts whose constant names a catalog object (`'pg_authid'::regclass`): the name is part of the statement's shape. */
+const OBJECT_NAME_TYPES: ReadonlySet<string> = new Set([
+  'regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regnamespace', 'regrole', 'regconfig',
+  'regdictionary', 'regcollation',
+]);
 
 function visit(c: Collector, node: unknown): void {
   if (node === null || typeof node !== 'object') return;
@@ -147,89 +97,20 @@ function visitField(c: Collector, v: unknown): void {
   visit(c, v);
 }
 
-function visitFunction(c: Collector, n: Json): void {
-  const full = nameList(n.funcname);
-  c.functions.add(full);
-  const name = lastName(n.funcname);
-  if (isPrivilegedFunction(name)) c.add(P);
-  if (EXPORT_FUNCTIONS.has(name)) c.add(CategoryBit.export);
-  if (WRITE_FUNCTIONS.has(name)) c.add(CategoryBit.write);
-  const args = Array.isArray(n.args) ? n.args : [];
-  const queryArgs = QUERY_STRING_FUNCTIONS.get(name);
-  if (queryArgs !== undefined) {
-    // These run the query text they are given: a literal is read like any statement, anything else is dynamic SQL.
-    for (const i of queryArgs) {
-      if (i >= args.length) continue;
-      const q = constString(args[i]);
-      if (q === undefined || c.depth >= MAX_NESTING) c.add(P);
-      else c.merge(c.nested.sql(q, c.depth + 1));
-    }
-  }
-  if (name === 'set_config') {
-    const setting = constString(args[0]);
-    if (setting === undefined) c.add(P);
-    else {
-      const s = setting.trim().toLowerCase();
-      if (GRANT_SETTINGS.has(s)) c.add(CategoryBit.grant);
-      else if (isPrivilegedSetting(s)) c.add(P);
-      else if (s === 'pgwarden.reason') {
-        const v = constString(args[1]);
-        if (v !== undefined) c.setsReason = v;
-      }
-    }
-  }
-}
-
-function bodyLanguage(options: Json[], fallback: string): string {
-  for (const d of options) {
-    if (d.defname === 'language') return (stringOf(d.arg) ?? fallback).toLowerCase();
-  }
-  return fallback;
-}
-
-function visitFunctionDefinition(c: Collector, n: Json): void {
-  const options = defElems(n.options);
-  let body: unknown;
-  for (const d of options) {
-    if (d.defname === 'security' && defTrue(d)) c.add(CategoryBit.grant);
-    if (d.defname === 'as') body = d.arg;
-  }
-  const language = bodyLanguage(options, n.sql_body !== undefined ? 'sql' : 'plpgsql');
-  if (!READABLE_LANGUAGES.has(language)) {
-    c.add(P);
-    return;
-  }
-  if (body === undefined) return;
-  if (c.depth >= MAX_NESTING) {
-    c.add(P);
-    return;
-  }
-  if (language === 'plpgsql') {
-    c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
-    return;
-  }
-  const items = ((body as Json).List as Json | undefined)?.items;
-  const text = Array.isArray(items) && items.length === 1 ? stringOf(items[0]) : stringOf(body);
-  if (text === undefined) c.add(P);
-  else c.merge(c.nested.sql(text, c.depth + 1));
-}
-
-function visitDo(c: Collector, n: Json): void {
-  const args = defElems(n.args);
-  const language = bodyLanguage(args, 'plpgsql');
-  if (language !== 'plpgsql' || c.depth >= MAX_NESTING) {
-    c.add(P);
-    return;
-  }
-  c.merge(c.nested.plpgsql(c.statementText, c.depth + 1));
-}
-
 /** A pg_catalog relation: anything qualified with pg_catalog, or an unqualified system catalog name. */
 function isSystemCatalog(n: Json): boolean {
   const rel = n.relname;
   if (typeof rel !== 'string') return false;
   if (n.schemaname === 'pg_catalog') return true;
   return n.schemaname === undefined && SYSTEM_CATALOGS.has(rel);
+}
+
+/** information_schema relations with credentials or ACL-restricted contents (user mapping options above all). */
+function isProtectedInformationSchema(n: Json): boolean {
+  const rel = n.relname;
+  if (typeof rel !== 'string' || !PROTECTED_INFORMATION_SCHEMA.has(rel)) return false;
+  if (n.schemaname === 'information_schema') return true;
+  return n.schemaname === undefined && (rel === 'user_mapping_options' || rel === '_pg_user_mappings');
 }
 
 /** Writing a system catalog needs superuser; writing pg_settings is set_config (any setting, role included). */
@@ -265,6 +146,9 @@ function visitCopy(c: Collector, n: Json): void {
 function visitSet(c: Collector, n: Json): void {
   if (n.kind === 'VAR_RESET_ALL') return;
   const name = typeof n.name === 'string' ? n.name.toLowerCase() : '';
+  // SET ROLE a and SET ROLE b have one libpg-query fingerprint: the value is part of what the statement does.
+  const values = Array.isArray(n.args) ? n.args.map((a) => constStringThroughCasts(a) ?? JSON.stringify(a)) : [];
+  c.shapeParts.push(`set:${name}=${values.join(',')}`);
   if (GRANT_SETTINGS.has(name)) c.add(CategoryBit.grant);
   else if (isPrivilegedSetting(name)) c.add(P);
   if (name === 'pgwarden.reason' && n.kind === 'VAR_SET_VALUE' && Array.isArray(n.args)) {
@@ -283,14 +167,72 @@ function visitNode(c: Collector, type: string, n: Json): void {
   if (base !== undefined) c.add(base);
   switch (type) {
     case 'RangeVar': {
-      if (n.schemaname === undefined && c.cteScope.length > 0 && c.cteScope.includes(n.relname as string)) return;
-      c.tables.add(rangeVarName(n));
+      const alias = (n.alias as Json | undefined)?.aliasname;
+      if (n.schemaname === undefined && c.cteScope.length > 0 && c.cteScope.includes(n.relname as string)) {
+        c.rangeNames.set(typeof alias === 'string' ? alias : (n.relname as string), n.relname as string);
+        return;
+      }
+      const name = rangeVarName(n);
+      c.tables.add(name);
+      c.rangeNames.set(typeof alias === 'string' ? alias : (n.relname as string), name);
       if (isSystemCatalog(n) && PROTECTED_CATALOGS.has(n.relname as string)) c.add(P);
+      if (isProtectedInformationSchema(n)) c.add(P);
       return;
     }
-    case 'ColumnRef':
+    case 'ColumnRef': {
       c.columns.add(columnRefName(n));
+      // `t.f` may be the call f(t) (functional notation) when t has no column f.
+      const fields = n.fields;
+      if (Array.isArray(fields) && fields.length >= 2) {
+        const last = stringOf(fields[fields.length - 1]);
+        if (last !== undefined) {
+          visitFieldSelection(c, last);
+          // `c.row_to_json` passes the whole row of c: every column is read.
+          if (ROW_ARGUMENT_FUNCTIONS.has(last.toLowerCase())) c.columns.add(`${nameList(fields.slice(0, -1))}.*`);
+        }
+      }
       return;
+    }
+    case 'A_Indirection':
+      // `(expr).f` may be the call f(expr): `('/etc/passwd'::text).pg_read_file` reads the file.
+      if (Array.isArray(n.indirection)) for (const el of n.indirection) {
+        const field = stringOf(el);
+        if (field !== undefined) visitFieldSelection(c, field);
+      }
+      break;
+    case 'TypeCast': {
+      const typeName = lastName((n.typeName as Json | undefined)?.names);
+      const value = constString(n.arg);
+      if (OBJECT_NAME_TYPES.has(typeName) && value !== undefined) c.shapeParts.push(`${typeName}:${value}`);
+      break;
+    }
+    case 'SubLink':
+      // ARRAY(SELECT …) gathers the whole sub-select into one value.
+      if (n.subLinkType === 'ARRAY_SUBLINK' && !isRowSetBounded(n.subselect, c.maxRows)) c.add(CategoryBit.export);
+      break;
+    case 'JsonArrayQueryConstructor':
+      if (!isRowSetBounded(n.query, c.maxRows)) c.add(CategoryBit.export);
+      break;
+    case 'JsonArrayAgg':
+    case 'JsonObjectAgg':
+      if (c.boundedInputs[c.boundedInputs.length - 1] !== true) c.add(CategoryBit.export);
+      break;
+    case 'GrantRoleStmt':
+      // GRANT pg_read_server_files / pg_execute_server_program / … TO x hands out server powers.
+      if (n.is_grant === true && Array.isArray(n.granted_roles)) {
+        for (const r of n.granted_roles) {
+          const role = ((r as Json).AccessPriv as Json | undefined)?.priv_name;
+          if (typeof role === 'string' && PRIVILEGED_ROLES.has(role)) c.add(P);
+        }
+      }
+      break;
+    case 'CreateRoleStmt':
+    case 'AlterRoleStmt':
+      for (const d of defElems(n.options)) if (typeof d.defname === 'string' && PRIVILEGED_ROLE_OPTIONS.has(d.defname) && defTrue(d)) c.add(P);
+      break;
+    case 'CommonTableExpr':
+      if (typeof n.ctename === 'string') c.rangeNames.set(n.ctename, n.ctename);
+      break;
     case 'String':
     case 'A_Const':
     case 'Integer':
@@ -329,14 +271,18 @@ function visitNode(c: Collector, type: string, n: Json): void {
     case 'SelectStmt':
       if (Array.isArray(n.lockingClause) && n.lockingClause.length > 0) c.add(CategoryBit.write);
       if (n.intoClause !== undefined) c.add(CategoryBit.ddl);
-      break;
+      // Aggregates in this SELECT collect the rows of its FROM: bounded only when that input is.
+      c.boundedInputs.push(isInputBounded(n, c.maxRows));
+      visitChildren(c, n);
+      c.boundedInputs.pop();
+      return;
     case 'ExplainStmt': {
       let analyze = false;
       for (const d of defElems(n.options)) if (d.defname === 'analyze' && defTrue(d)) analyze = true;
       visit(c, n.options);
       // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it.
       if (analyze) visit(c, n.query);
-      else c.walkNotRun(n.query);
+      else walkNotRun(c, n.query);
       return;
     }
     case 'CopyStmt':
@@ -344,6 +290,9 @@ function visitNode(c: Collector, type: string, n: Json): void {
       break;
     case 'VariableSetStmt':
       visitSet(c, n);
+      break;
+    case 'VariableShowStmt':
+      if (typeof n.name === 'string' && READ_PROTECTED_SETTINGS.has(n.name.toLowerCase())) c.add(P);
       break;
     case 'ExecuteStmt':
       if (typeof n.name === 'string') c.executes = n.name;
@@ -407,6 +356,12 @@ function visitNode(c: Collector, type: string, n: Json): void {
     default:
       break;
   }
+  visitChildren(c, n);
+}
+
+function visitChildren(c: Collector, n: Json): void {
+  const alias = (n.alias as Json | undefined)?.aliasname;
+  if (typeof alias === 'string' && !c.rangeNames.has(alias)) c.rangeNames.set(alias, alias);
   if (n.withClause !== undefined && n.withClause !== null) visitWithScope(c, n);
   else visitFields(c, n, undefined);
 }

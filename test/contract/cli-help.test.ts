@@ -77,6 +77,13 @@ describe('pgwarden --help', () => {
     expect(missing, `README.md does not mention these flags:\n  ${missing.join('\n  ')}`).toEqual([]);
   });
 
+  it('the top-level --help shows examples, where to run it and the exit codes', () => {
+    const top = tree.find((c) => c.path.length === 0)!.text;
+    expect(top).toMatch(/Examples:\n\s+\$ pgwarden demo/);
+    expect(top).toContain('pgwarden is not on the npm registry');
+    expect(top).toMatch(/Exit codes: 0 success; 1 .*2 bad usage, config or rules; 3 a service could not be\s+reached/s);
+  });
+
   it('every leaf command shows examples in its --help', () => {
     const leaves = tree.filter((c) => c.path.length > 0 && commandsOf(c.text).length === 0);
     const without = leaves.filter((c) => !/Examples?:/i.test(c.text) && !tree.some((p) => p.path.length === c.path.length - 1 && p.path.every((x, i) => x === c.path[i]) && /Examples?:/i.test(p.text)));

@@ -45,7 +45,7 @@ describe('pgwarden rules test', () => {
 
   it('a path without fixtures fails (nothing was tested)', async () => {
     const policy = join(dir, 'untested.yaml');
-    writeFileSync(policy, 'rules: []\n');
+    writeFileSync(policy, 'defaults: { action: allow }\nrules: []\n');
     const r = await rules(['test', policy]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/NO FIXTURES/);
@@ -60,7 +60,7 @@ describe('pgwarden rules test', () => {
   it('an invalid fixture file exits 2 with its position', async () => {
     const policy = join(dir, 'badfixture');
     mkdirSync(join(policy, 'tests'), { recursive: true });
-    writeFileSync(join(policy, 'p.yaml'), 'rules: []\n');
+    writeFileSync(join(policy, 'p.yaml'), 'defaults: { action: allow }\nrules: []\n');
     writeFileSync(join(policy, 'tests', 'p.test.yaml'), 'cases:\n  - sql: SELECT 1\n    expect: { action: permit }\n');
     const r = await rules(['test', policy]);
     expect(r.code).toBe(2);
@@ -83,5 +83,24 @@ describe('pgwarden rules validate', () => {
     const r = await rules(['validate', 'test/fixtures/rules/invalid/unknown-key.yaml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown-key.yaml:5:7: unknown key 'tabels' in match (did you mean 'tables'?)");
+  });
+
+  it('an empty or truncated rule file exits 2 with a clear error, never "ok … 0 rule(s)"', async () => {
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, '');
+    const r = await rules(['validate', empty]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`pgwarden: ${empty}:1:1: the rule file is empty`);
+    const cut = join(dir, 'cut.yaml');
+    writeFileSync(cut, 'version: 1\ndefaults: { action: allow, on_unknown: review }\nrul');
+    const c = await rules(['validate', cut]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/cut\.yaml:\d+:\d+: /);
+    const explicit = join(dir, 'explicit-empty.yaml');
+    writeFileSync(explicit, 'defaults: { action: deny }\nrules: []\n');
+    const e = await rules(['validate', explicit]);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/0 rule\(s\).*defaults: deny/);
   });
 });

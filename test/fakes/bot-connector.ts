@@ -28,6 +28,14 @@ export interface RosterMember {
   readonly email?: string;
 }
 
+export interface InjectedResponse {
+  /** Only a call with this method takes this answer (default: the next call of any method). */
+  readonly method?: string;
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+}
+
 export interface FakeBotConnector {
   /** The serviceUrl activities carry and the SDK posts to. */
   readonly url: string;
@@ -39,8 +47,16 @@ export interface FakeBotConnector {
   messagesIn(conversationId: string): StoredMessage[];
   /** The adaptive card of a stored message (first attachment's content). */
   cardOf(message: StoredMessage): Record<string, unknown>;
-  /** Makes the next `n` calls answer 500 (delivery failure tests). */
+  /** Makes the next `n` writes (POST, PUT, DELETE) answer 500 (delivery failure tests); reads such as roster lookups are not affected. */
   failNext(n: number): void;
+  /** The next calls get these answers, in order (throttling and retry tests), e.g. { status: 429, headers: { 'Retry-After': '1' } }. */
+  respondNext(...responses: InjectedResponse[]): void;
+  /** Each call waits this long before answering (to make overlapping calls observable). */
+  delayMs: number;
+  /** Most calls that were in flight at once for one conversation, by conversation id. */
+  readonly maxInFlight: Map<string, number>;
+  /** Time (Date.now()) each call arrived, in order of `calls`. */
+  readonly arrivals: number[];
   /** Resolves when `predicate` holds, checking after each call (rejects after `timeoutMs`). */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -60,6 +76,11 @@ export async function startFakeBotConnector(): Promise<FakeBotConnector> {
   const waiters = new Set<() => void>();
   let seq = 0;
   let failures = 0;
+  const injected: InjectedResponse[] = [];
+  const inFlight = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
+  const arrivals: number[] = [];
+  const state = { delayMs: 0 };
   const key = (conversationId: string, activityId: string) => `${conversationId}\n${activityId}`;
 
   const server: Server = createServer((req, res) => {
@@ -69,11 +90,12 @@ export async function startFakeBotConnector(): Promise<FakeBotConnector> {
       const method = req.method ?? 'GET';
       // The SDK does not URL-encode conversation ids ("19:abc@thread.tacv2;messageid=1"): split on the fixed segments.
       const rawPath = (req.url ?? '/').split('?')[0]!;
-      const m = /^\/v3\/conversations(?:\/(.+?))?(?:\/(activities|members)(?:\/([^/]+))?)?$/.exec(rawPath);
+      const m = /^\/v3\/conversations(?:\/(.+?))?(?:\/(activities|members|pagedMembers)(?:\/([^/]+))?)?$/.exec(rawPath);
       const conversationId = m?.[1] ? decodeURIComponent(m[1]) : undefined;
       const sub = m?.[2];
       const itemId = m?.[3] ? decodeURIComponent(m[3]) : undefined;
       const authorization = req.headers.authorization;
+      arrivals.push(Date.now());
       calls.push({
         method,
         path: url.pathname,
@@ -82,16 +104,24 @@ export async function startFakeBotConnector(): Promise<FakeBotConnector> {
         body,
         ...(authorization ? { authorization } : {}),
       });
-      const reply = (status: number, value?: unknown) => {
-        res.writeHead(status, { 'Content-Type': 'application/json' });
+      const flightKey = conversationId ?? '(none)';
+      inFlight.set(flightKey, (inFlight.get(flightKey) ?? 0) + 1);
+      maxInFlight.set(flightKey, Math.max(maxInFlight.get(flightKey) ?? 0, inFlight.get(flightKey)!));
+      if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+      const reply = (status: number, value?: unknown, headers: Record<string, string> = {}) => {
+        inFlight.set(flightKey, inFlight.get(flightKey)! - 1);
+        res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
         res.end(value === undefined ? '' : JSON.stringify(value));
         for (const w of [...waiters]) w();
       };
       if (!authorization?.startsWith('Bearer ')) return reply(401, { error: { code: 'Unauthorized', message: 'no bearer token' } });
-      if (failures > 0) {
+      if (failures > 0 && method !== 'GET') {
         failures--;
         return reply(500, { error: { code: 'ServiceError', message: 'injected failure' } });
       }
+      const at = injected.findIndex((r) => r.method === undefined || r.method === method);
+      const next = at >= 0 ? injected.splice(at, 1)[0] : undefined;
+      if (next) return reply(next.status, next.body ?? { error: { code: `Injected${next.status}`, message: 'injected response' } }, next.headers);
       if (!m) return reply(404, { error: { code: 'NotFound', message: `no fake for ${method} ${rawPath}` } });
 
       if (method === 'POST' && !conversationId) {
@@ -112,6 +142,15 @@ export async function startFakeBotConnector(): Promise<FakeBotConnector> {
         stored.history.push(stored.activity);
         return reply(200, { id: itemId });
       }
+      if (method === 'GET' && conversationId && sub === 'pagedMembers') {
+        // Pages of pageSize members; the continuation token is the next offset.
+        const all = [...roster.values()];
+        const size = Number(url.searchParams.get('pageSize') ?? 200);
+        const from = Number(url.searchParams.get('continuationToken') ?? 0);
+        const page = all.slice(from, from + size);
+        return reply(200, { members: page, ...(from + size < all.length ? { continuationToken: String(from + size) } : {}) });
+      }
+      if (method === 'GET' && conversationId && sub === 'members' && !itemId) return reply(200, [...roster.values()]);
       if (method === 'GET' && conversationId && sub === 'members' && itemId) {
         const member = roster.get(itemId);
         return member ? reply(200, member) : reply(404, { error: { code: 'MemberNotFoundInConversation', message: 'no such member' } });
@@ -145,6 +184,17 @@ export async function startFakeBotConnector(): Promise<FakeBotConnector> {
     failNext(n) {
       failures = n;
     },
+    respondNext(...responses) {
+      injected.push(...responses);
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(ms: number) {
+      state.delayMs = ms;
+    },
+    maxInFlight,
+    arrivals,
     waitFor(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

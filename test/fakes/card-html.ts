@@ -23,9 +23,23 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/**
+ * Adaptive Cards' date/time functions as a Teams client renders them, in the viewer's locale and time zone (the
+ * browser's): {{DATE(2026-05-01T10:01:02Z, SHORT)}} and {{TIME(2026-05-01T10:01:02Z)}}. Anything else is left as typed.
+ */
+export function dateTimeFunctions(text: string): string {
+  return text.replace(/\{\{(DATE|TIME)\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?:,\s*(SHORT|LONG|COMPACT))?\)\}\}/g, (_m, fn: string, iso: string, form?: string) => {
+    const d = new Date(iso);
+    if (fn === 'TIME') return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+    if (form === 'SHORT') return d.toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
+    if (form === 'LONG') return d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });
+    return d.toLocaleDateString();
+  });
+}
+
 /** The markdown subset Teams renders in a TextBlock that pgwarden uses: [links](url) and **bold**. */
 function markdown(text: string): string {
-  return escapeHtml(text)
+  return escapeHtml(dateTimeFunctions(text))
     .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, label: string, href: string) => `<a href="${href}">${label}</a>`)
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }

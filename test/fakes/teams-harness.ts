@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { configSchema, type Config } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { silentLogger } from '../../src/log.js';
+import type { Logger } from 'pino';
 import { nullAuditLog } from '../../src/audit/record.js';
 import { createMemoryStore } from '../../src/approvals/memory-store.js';
 import { createApprovalService, type ApprovalService } from '../../src/approvals/service.js';
@@ -12,9 +13,9 @@ import type { OpenApprovalInput, PendingApproval } from '../../src/approvals/ser
 import type { Category, StatementFacts } from '../../src/sql/types.js';
 import type { ApprovalScope } from '../../src/policy/verdict.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
-import { mountTeamsRoute } from '../../src/http/routes/teams.js';
-import { createTeamsChannel, type TeamsChannel } from '../../src/approvals/channels/teams.js';
-import { TeamsVerb } from '../../src/approvals/channels/teams-card.js';
+import { mountTeamsConversationsRoute, mountTeamsRoute } from '../../src/http/routes/teams.js';
+import { createTeamsChannel, type TeamsChannel } from '../../src/approvals/channels/teams/channel.js';
+import { TeamsVerb } from '../../src/approvals/channels/teams/card.js';
 import { startBotJwks, type BotJwks } from './bot-jwks.js';
 import { startFakeBotConnector, type FakeBotConnector } from './bot-connector.js';
 
@@ -41,6 +42,10 @@ export interface TeamsHarnessOptions {
   readonly channels?: ApprovalChannel[];
   readonly store?: PendingStore;
   readonly redactLiterals?: boolean;
+  /** Publishes the app's logs here (default: silent). */
+  readonly logger?: Logger;
+  /** Approver tokens for the HTTP API (identity → token). */
+  readonly tokens?: Record<string, string>;
 }
 
 export interface TeamsHarness {
@@ -73,13 +78,14 @@ export interface OpenSpec {
   readonly timeoutMs: number;
   readonly scopes: ApprovalScope[];
   readonly statedReason: string | null;
+  readonly tables: string[];
 }
 
-function statementFacts(sql: string, categories: Category[]): StatementFacts {
+function statementFacts(sql: string, categories: Category[], tables: string[] = ['public.t']): StatementFacts {
   return {
     kind: 'DropStmt',
     categories,
-    tables: ['public.t'],
+    tables,
     columns: [],
     columnsWritten: [],
     functions: [],
@@ -97,7 +103,7 @@ export function openInput(spec: Partial<OpenSpec> = {}): OpenApprovalInput {
   const categories = spec.categories ?? ['ddl'];
   return {
     sql,
-    facts: { text: sql, statements: [statementFacts(sql, categories)], categories, parseError: null },
+    facts: { text: sql, statements: [statementFacts(sql, categories, spec.tables)], categories, parseError: null },
     verdict: {
       action: 'review',
       rule: 'ddl',
@@ -145,7 +151,7 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
     config,
     store,
     decide: (input) => service.decide(input),
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     metrics,
     publicUrl,
     redactLiterals: options.redactLiterals ?? false,
@@ -161,8 +167,9 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
     publicUrl,
     progressIntervalMs: 0,
   });
-  const http = createHttpServer({ metrics, approvals: service, tokens: {}, readiness: {}, logger: silentLogger, publicUrl });
+  const http = createHttpServer({ metrics, approvals: service, tokens: options.tokens ?? {}, readiness: {}, logger: silentLogger, publicUrl });
   mountTeamsRoute(http, channel, channel.messagingEndpoint);
+  mountTeamsConversationsRoute(http, channel);
   const { port } = await http.listen('127.0.0.1:0');
   const baseUrl = `http://127.0.0.1:${port}`;
 
@@ -198,7 +205,8 @@ export async function startTeamsHarness(options: TeamsHarnessOptions = {}): Prom
 
 /** The test seams createTeamsChannel takes, pointing the real SDK at the fakes (for an app composed elsewhere, e.g. the proxy end-to-end test). */
 export function teamsSeams(jwks: BotJwks, connector: FakeBotConnector) {
-  return { cloud: jwks.cloud, serviceUrl: connector.url, token: () => jwks.outboundToken() };
+  // Short backoff so retry tests run quickly; a Retry-After from the fake is still waited for in full.
+  return { cloud: jwks.cloud, serviceUrl: connector.url, token: () => jwks.outboundToken(), retry: { baseDelayMs: 20, maxDelayMs: 100 } };
 }
 
 /** POSTs an activity to `${baseUrl}/api/messages` with a valid Bot Framework token for its serviceUrl (`token` null: none; a string: that one). */

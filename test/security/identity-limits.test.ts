@@ -17,7 +17,7 @@ let app: IdentityApp;
 const PW = IDENTITY_SECRETS.agentScram;
 const who = (user: string, over: Partial<Target> = {}): Target => ({ host: 'localhost', port: app.port, user, password: PW, database: 'postgres', sslmode: 'require', ...over });
 
-async function open(user: string, database = 'postgres', password = PW): Promise<pg.Client | { code: string; message: string }> {
+async function open(user: string, database = 'postgres', password: string = PW): Promise<pg.Client | { code: string; message: string }> {
   const c = new pg.Client({ host: '127.0.0.1', port: app.port, user, password, database, application_name: 'limits' });
   c.on('error', () => undefined);
   return c.connect().then(

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createMetrics } from '../../src/metrics.js';
 import { loadConfig, splitHostPort } from '../../src/config.js';
+import { loadRules } from '../../src/policy/load.js';
+import { createAnalyzer, loadSqlParser } from '../../src/sql/analyze.js';
 
 const dockerDir = resolve(import.meta.dirname, '../../docker');
 const read = (p: string) => readFileSync(join(dockerDir, p), 'utf8');
@@ -20,6 +22,30 @@ interface Service {
   environment?: Record<string, string>;
 }
 const compose = yaml<{ services: Record<string, Service>; volumes: Record<string, unknown> }>('compose.yaml');
+
+/** docker/.env.example as KEY → value. */
+const envExample: Record<string, string> = Object.fromEntries(
+  read('.env.example')
+    .split('\n')
+    .map((l) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1]!, m[2]!]),
+);
+const approverIdentity = envExample.PGWARDEN_API_TOKENS!.split(',')[0]!.split('=')[0]!;
+
+/** The environment compose gives the pgwarden service when docker/.env is a copy of .env.example (empty values dropped, as pgwarden ignores them). */
+function pgwardenEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(compose.services.pgwarden!.environment ?? {})) {
+    const value = v.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}/g, (_m, name: string, kind: string | undefined, rest: string) => {
+      if (envExample[name]) return envExample[name];
+      if (kind === '?') throw new Error(`compose refuses to start: ${name} is empty in .env.example`);
+      return kind === '-' ? rest : '';
+    });
+    if (value !== '') out[k] = value;
+  }
+  return out;
+}
 
 /** The host file behind a container path, through the service's bind mounts (relative to docker/). */
 function hostPath(service: string, containerPath: string): string {
@@ -80,6 +106,13 @@ describe('docker/Dockerfile', () => {
     expect(instructions).not.toMatch(/\b(curl|wget)\b/);
   });
 
+  it('builds with `npm run build`, the one build path a clone uses (bare tsc once left decide.lua out of dist/)', () => {
+    const build = stages[0]!;
+    expect(build).toMatch(/^RUN npm run build\b/m);
+    expect(dockerfile.split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n')).not.toMatch(/\btsc\b/);
+    expect(JSON.parse(read('../package.json')).scripts.build).toContain('decide.lua');
+  });
+
   it('copies only files that exist and keeps dev tooling out of the final stage', () => {
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const src of m[1]!.split(/\s+/)) expect(existsSync(resolve(dockerDir, '..', src)), src).toBe(true);
@@ -110,21 +143,58 @@ describe('docker/compose.yaml', () => {
     }
   });
 
-  it('publishes ports on the host loopback only and keeps secrets in .env', () => {
+  it('publishes ports on the host loopback only and takes every secret from a variable, never a literal', () => {
     for (const svc of Object.values(compose.services)) for (const p of svc.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
     for (const svc of Object.values(compose.services)) {
-      for (const [k, v] of Object.entries(svc.environment ?? {})) if (/PASSWORD|TOKEN/.test(k)) expect(v, k).toMatch(/^\$\{[A-Z_]+:\?/);
+      for (const [k, v] of Object.entries(svc.environment ?? {})) if (/PASSWORD|TOKEN|SECRET/.test(k)) expect(v, k).toMatch(/^\$\{[A-Z_]+:[?-][^}]*\}$/);
     }
-    const example = read('.env.example');
-    for (const m of read('compose.yaml').matchAll(/\$\{([A-Z_]+):\?/g)) expect(example).toContain(`${m[1]}=`);
   });
 
-  it("mounts a pgwarden config that pgwarden's own schema accepts", () => {
+  it('finds every variable compose.yaml references in .env.example', () => {
+    const referenced = [...read('compose.yaml').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!);
+    expect(referenced.length).toBeGreaterThan(5);
+    expect(referenced.filter((name) => !(name in envExample))).toEqual([]);
+  });
+
+  it('gives every PGWARDEN_* variable in .env.example to the pgwarden service (nothing documented is silently dropped)', () => {
+    const given = Object.keys(compose.services.pgwarden!.environment ?? {});
+    expect(Object.keys(envExample).filter((k) => k.startsWith('PGWARDEN_') && !given.includes(k))).toEqual([]);
+  });
+
+  it("mounts a pgwarden config that pgwarden's own loader accepts with .env.example applied, linking to public_url", () => {
     const configPath = hostPath('pgwarden', '/etc/pgwarden/pgwarden.yaml');
-    const config = loadConfig({ config: configPath }, {});
+    const config = loadConfig({ config: configPath }, pgwardenEnv());
     expect(config.audit.file).toBe('/var/lib/pgwarden/audit.jsonl');
     expect(splitHostPort(config.http).port).toBe(7433);
     expect(compose.services.pgwarden!.volumes).toContain('audit:/var/lib/pgwarden');
+    expect(config.approvals.public_url).toBe(envExample.PGWARDEN_PUBLIC_URL);
+    expect(config.approvals.public_url).not.toMatch(/0\.0\.0\.0/);
+    expect(Object.keys(config.approvals.api_tokens)).toEqual([approverIdentity]);
+    // Teams is wired but optional: off with the example's values, and the config still loads with it on.
+    expect(config.teams.enabled).toBe(false);
+    const withTeams = loadConfig({ config: configPath }, { ...pgwardenEnv(), PGWARDEN_TEAMS_ENABLED: 'true', PGWARDEN_TEAMS_APP_ID: 'app', PGWARDEN_TEAMS_TENANT_ID: 'tenant', PGWARDEN_TEAMS_APP_PASSWORD: 'pw', PGWARDEN_TEAMS_CONVERSATION_ID: '19:x@thread.tacv2' });
+    expect(withTeams.teams).toMatchObject({ enabled: true, app_id: 'app', tenant_id: 'tenant', conversation_id: '19:x@thread.tacv2', credential: 'client_secret' });
+  });
+
+  it('mounts the rules from docker/rules (not baked into the image) and points the config at the mount', () => {
+    const configPath = hostPath('pgwarden', '/etc/pgwarden/pgwarden.yaml');
+    const config = loadConfig({ config: configPath }, pgwardenEnv());
+    const rulesOnHost = hostPath('pgwarden', config.rules);
+    expect(rulesOnHost).toBe(join(dockerDir, 'rules'));
+    expect(compose.services.pgwarden!.volumes).toContain('./rules:/etc/pgwarden/rules:ro');
+    expect(loadRules(rulesOnHost).rules.length).toBeGreaterThan(0);
+  });
+
+  it('lets the approver whose token is in .env.example approve every kind of review in the mounted rules', async () => {
+    const ruleSet = loadRules(hostPath('pgwarden', '/etc/pgwarden/rules'));
+    await loadSqlParser();
+    const analyzer = createAnalyzer({ maxRows: 10_000, cacheEntries: 0 });
+    const reviewed = ['CREATE TABLE t (id int)', 'GRANT SELECT ON t TO reporting', 'COPY customers TO STDOUT', 'SELEC broken'];
+    for (const sql of reviewed) {
+      const verdict = ruleSet.evaluate(analyzer.analyze(sql), { user: 'agent', application: 'psql', address: '127.0.0.1' }, { database: 'postgres', inTransactionBlock: false, now: new Date() });
+      expect(verdict.action, sql).toBe('review');
+      expect(verdict.review!.approvers, sql).toContain(approverIdentity);
+    }
   });
 });
 
@@ -135,8 +205,11 @@ describe('docker/prometheus', () => {
     const job = prom.scrape_configs.find((j) => j.job_name === 'pgwarden')!;
     expect(job.metrics_path ?? '/metrics').toBe('/metrics');
     expect(job.static_configs[0]!.targets).toContain('pgwarden:7433');
-    for (const f of prom.rule_files) expect(existsSync(hostPath('prometheus', f)), f).toBe(true);
-    expect(prom.rule_files.map((f) => hostPath('prometheus', f))).toContain(join(dockerDir, 'prometheus/alerts.yml'));
+    // Relative rule_files resolve against prometheus.yml's folder, in the container (/etc/prometheus) and in a clone.
+    const inContainer = prom.rule_files.map((f) => (f.startsWith('/') ? f : `/etc/prometheus/${f}`));
+    for (const f of inContainer) expect(existsSync(hostPath('prometheus', f)), f).toBe(true);
+    expect(inContainer.map((f) => hostPath('prometheus', f))).toContain(join(dockerDir, 'prometheus/alerts.yml'));
+    expect(compose.services.prometheus!.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
   });
 
   it('has alert rules for approvals piling up, upstream down, audit sink failing, denial spikes and Redis down', () => {
@@ -195,6 +268,14 @@ describe('queries name only metrics the code exports', () => {
     }
     expect(problems).toEqual([]);
     expect(dashboardExprs.length + alertExprs.length).toBeGreaterThan(20);
+  });
+
+  it('every process_* / nodejs_* name in dashboard queries exists under its conventional unprefixed name', async () => {
+    const names = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = dashboardExprs.flatMap(({ where, expr }) => [...expr.matchAll(/\b((?:process|nodejs)_[a-z0-9_]+)/g)].map((m) => ({ where, name: m[1]! })));
+    expect(used.length).toBeGreaterThanOrEqual(3);
+    expect(used.filter((u) => !names.has(u.name))).toEqual([]);
+    expect(dashboardExprs.filter((e) => e.expr.includes('pgwarden_process_'))).toEqual([]);
   });
 
   it('every expression has balanced brackets and quotes', () => {

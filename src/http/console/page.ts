@@ -52,6 +52,26 @@ export const CONSOLE_HTML = `<!doctype html>
       <tbody id="recent"></tbody>
     </table>
     <p id="recent-empty" class="empty">No decisions yet.</p>
+
+    <section id="teams" hidden>
+      <div class="section-head">
+        <h2>Microsoft Teams</h2>
+        <p class="muted" id="teams-status"></p>
+      </div>
+      <table class="recent" id="teams-table">
+        <thead><tr><th>Where the bot was added</th><th>Conversation id (for teams.conversation_id)</th><th>Seen</th></tr></thead>
+        <tbody id="teams-conversations"></tbody>
+      </table>
+      <p id="teams-empty" class="empty">The bot has not been added to a channel or group chat yet: in Teams, add the pgwarden app to the approvers' channel, then reload this page.</p>
+    </section>
+    <section id="suggestions-section" class="suggestions-section" hidden>
+      <div class="section-head">
+        <h2>Make it a rule? <span class="count" id="suggestion-count">0</span></h2>
+        <p class="muted">Statement shapes approvers decided the same way again and again this week. Nothing changes until someone commits the rule: copy it, with its fixtures, into your rules.</p>
+      </div>
+      <div id="suggestions" class="suggestions"></div>
+      <p id="suggestions-empty" class="empty">No suggestions yet: they appear once a statement shape has been decided the same way three times.</p>
+    </section>
   </section>
 </main>
 </body>

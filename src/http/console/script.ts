@@ -53,6 +53,33 @@ function started(session) {
   $('identity').textContent = session.identity;
   $('sign-in').hidden = true; $('who').hidden = false; $('app').hidden = false;
   connect();
+  loadSuggestions();
+  clearInterval(state.suggestionsInterval);
+  state.suggestionsInterval = setInterval(loadSuggestions, 5 * 60 * 1000);
+  loadTeams();
+}
+
+// ---- Teams: where cards go, and the conversation ids to configure ----------
+async function loadTeams() {
+  const r = await api('GET', '/api/teams/conversations');
+  if (!r.ok || !r.data || r.data.enabled === false) { $('teams').hidden = true; return; }
+  const configured = r.data.configured_conversation_id;
+  const list = r.data.conversations || [];
+  const here = list.find((c) => c.configured);
+  const where = (c) => c.team_name ? c.team_name + (c.channel_name ? ' › ' + c.channel_name : '') : (c.conversation_type === 'groupChat' ? 'group chat' : c.conversation_type);
+  $('teams-status').textContent = !configured
+    ? 'No channel is configured: set teams.conversation_id (PGWARDEN_TEAMS_CONVERSATION_ID) to one of the ids below and restart pgwarden.'
+    : here ? 'Approval cards go to ' + where(here) + '.'
+    : 'Approval cards go to ' + configured + ', where the bot has not been seen yet: add the pgwarden app to that channel (or use one of the ids below).';
+  const rows = list.map((c) => el('tr', { 'data-testid': 'teams-conversation' }, [
+    el('td', { text: where(c) + (c.configured ? ' (configured)' : '') }),
+    el('td', {}, el('code', { text: c.conversation_id })),
+    el('td', { class: 'small', text: formatTime(c.captured_at) }),
+  ]));
+  $('teams-conversations').replaceChildren(...rows);
+  $('teams-empty').hidden = rows.length > 0;
+  $('teams-table').hidden = rows.length === 0;
+  $('teams').hidden = false;
 }
 
 // ---- live updates ---------------------------------------------------------
@@ -80,6 +107,7 @@ function connect() {
     if (known && !isNewer(r, known)) return;
     state.requests.set(r.id, r);
     render(r.id);
+    if (FINAL.has(r.status)) scheduleSuggestions(2000);
   });
   source.addEventListener('error', async () => {
     setLive('reconnecting', 'reconnecting…');
@@ -146,6 +174,8 @@ function renderCard(r) {
   const parts = [head];
   if (r.stated_reason) parts.push(el('p', { class: 'stated' }, [el('span', { class: 'label', text: 'Agent’s stated reason' }), el('span', { text: r.stated_reason })]));
   parts.push(el('pre', { class: 'sql', 'data-testid': 'sql', text: r.sql }));
+  // The store keeps at most approvals.max_stored_sql bytes of a statement: say how much is missing and how to recognise the whole.
+  if (r.sql_truncated) parts.push(el('p', { class: 'small mono', 'data-testid': 'sql-truncated', text: '… (' + (r.sql_length - new TextEncoder().encode(r.sql).length) + ' more bytes, sha256 ' + r.sql_sha256 + ')' }));
   if (r.normalized && r.normalized !== r.sql) parts.push(el('details', { class: 'normalized' }, [el('summary', { text: 'Normalized form' }), el('pre', { class: 'mono', text: r.normalized })]));
   parts.push(facts);
   if (r.rule_reason) parts.push(el('p', { class: 'why' }, [el('span', { class: 'label', text: 'Why held: ' }), el('span', { text: r.rule_reason })]));
@@ -263,6 +293,79 @@ function tick() {
   }
 }
 setInterval(tick, 1000);
+
+// ---- suggested rules (GET /api/suggestions) ---------------------------------
+let suggestionsTimer = null;
+async function loadSuggestions() {
+  const r = await api('GET', '/api/suggestions?since=7d');
+  const section = $('suggestions-section');
+  if (!r.ok) { section.hidden = true; return; }
+  section.hidden = false;
+  const list = r.data.suggestions || [];
+  $('suggestion-count').textContent = String(list.length);
+  $('suggestions-empty').hidden = list.length > 0;
+  $('suggestions').replaceChildren(...list.map(renderSuggestion));
+}
+
+function scheduleSuggestions(delayMs) {
+  clearTimeout(suggestionsTimer);
+  suggestionsTimer = setTimeout(loadSuggestions, delayMs);
+}
+
+function suggestionTitle(s) {
+  const me = (state.identity || '').toLowerCase();
+  const mine = Object.entries(s.approvers || {}).filter(([k]) => k.toLowerCase() === me).map(([, v]) => v)[0] || 0;
+  const total = s.action === 'allow' ? s.approved : s.denied;
+  const verb = s.action === 'allow' ? 'approved' : 'denied';
+  const times = (k) => k + ' time' + (k === 1 ? '' : 's');
+  const who = mine > 0 ? 'You ' + verb + ' this shape ' + times(mine) + (mine < total ? ' (' + total + ' in all)' : '')
+    : 'Approvers ' + verb + ' this shape ' + times(total);
+  return who + ' this week — make it ' + (s.action === 'allow' ? 'an allow rule?' : 'a deny rule?');
+}
+
+function copyBlock(label, text) {
+  const pre = el('pre', { class: 'yaml', text: text });
+  const button = el('button', { type: 'button', class: 'copy', text: 'Copy' });
+  button.addEventListener('click', async () => {
+    try { await navigator.clipboard.writeText(text); button.textContent = 'Copied'; }
+    catch { const range = document.createRange(); range.selectNodeContents(pre); const sel = getSelection(); sel.removeAllRanges(); sel.addRange(range); button.textContent = 'Selected: press Ctrl+C'; }
+    setTimeout(() => { button.textContent = 'Copy'; }, 2500);
+  });
+  return el('div', { class: 'copy-block' }, [el('div', { class: 'copy-head' }, [el('span', { class: 'label', text: label }), button]), pre]);
+}
+
+function renderSuggestion(s) {
+  const replay = s.replay || {};
+  const transitions = Object.entries(replay.transitions || {}).map(([k, v]) => v + ' ' + k).join(', ') || 'no change';
+  const others = (replay.other_changes || 0) > 0 || Object.keys(replay.fail_on || {}).length > 0;
+  const approvers = Object.entries(s.approvers || {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => k + ' ×' + v).join(', ');
+  const facts = el('dl', { class: 'facts' });
+  const fact = (k, v) => facts.append(el('dt', { text: k }), el('dd', {}, v instanceof Node ? v : el('span', { text: v })));
+  fact('Agent', s.user + (s.application ? ' (' + s.application + ')' : ''));
+  fact('Database', el('span', { class: 'mono', text: s.database }));
+  fact(s.action === 'allow' ? 'Approved by' : 'Denied by', approvers);
+  fact('Held by rule', (s.held_by || []).join(', '));
+  const first = formatTime(s.first_seen), last = formatTime(s.last_seen);
+  fact('Seen', first === last ? first : first + ' – ' + last);
+  if (s.tables && s.tables.length) fact('Tables', el('span', { class: 'mono', text: s.tables.join(', ') }));
+  const place = s.place_before ? 'Add it above rule ' + s.place_before.rule + ' (' + s.place_before.file + ':' + s.place_before.line + ').' : 'Add it above the rules that decide this shape today.';
+  return el('article', { class: 'card suggestion ' + s.action, 'data-testid': 'suggestion', 'data-id': s.id }, [
+    el('div', { class: 'req-head' }, [
+      el('span', { class: 'chip action-' + s.action, text: s.action }),
+      el('span', { class: 'chip rule', text: s.id }),
+    ]),
+    el('h3', { text: suggestionTitle(s) }),
+    el('pre', { class: 'sql', text: s.normalized }),
+    facts,
+    el('p', { class: 'replay' + (others ? ' warn' : '') }, [
+      el('span', { class: 'label', text: 'Replay of the log with this rule: ' }),
+      el('span', { text: (replay.statements || 0) + ' statement(s) of this shape; ' + transitions + '; ' + (replay.approvals_saved || 0) + ' approval(s) saved' + (others ? '; ' + (replay.other_changes || 0) + ' other change(s): check before adopting' : '; nothing else changes') + '.' }),
+    ]),
+    el('p', { class: 'small', text: place + ' Nothing changes until the rule is committed and the rules reload.' }),
+    copyBlock('Rule (YAML, under rules:)', s.rule_yaml),
+    el('details', { class: 'fixtures' }, [el('summary', { text: 'Fixtures for pgwarden rules test (tests/' + s.id + '.test.yaml)' }), copyBlock('Fixtures', s.fixtures_yaml)]),
+  ]);
+}
 
 // ---- start ----------------------------------------------------------------
 $('sign-in-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('token').value.trim()); $('token').value = ''; });

@@ -86,4 +86,21 @@ table.recent td.stmt code { display: block; white-space: nowrap; overflow: hidde
 .status-denied { background: var(--deny-bg); color: var(--deny); }
 .status-expired, .status-withdrawn { background: #eceef2; color: #555; }
 .small { font-size: 12px; color: var(--muted); }
+.suggestions-section { margin-top: 8px; }
+.suggestions { display: flex; flex-direction: column; gap: 16px; }
+.suggestion { padding: 18px 20px; display: grid; gap: 10px; border-left: 4px solid var(--approve); }
+.suggestion.deny { border-left-color: var(--deny); }
+.suggestion h3 { margin: 0; font-size: 15px; }
+.action-allow { background: var(--approve-bg); color: var(--approve); }
+.action-deny { background: var(--deny-bg); color: var(--deny); }
+.replay { margin: 0; }
+.replay .label { color: var(--muted); }
+.replay.warn { color: var(--warn); background: var(--warn-bg); border-radius: 7px; padding: 6px 10px; }
+.copy-block { display: grid; gap: 4px; }
+.copy-head { display: flex; align-items: center; justify-content: space-between; }
+.copy-head .label { font-size: 12px; color: var(--muted); font-weight: 600; }
+button.copy { padding: 3px 12px; font-size: 12.5px; }
+pre.yaml { margin: 0; background: #f6f8fb; border: 1px solid var(--line); padding: 10px 12px; border-radius: 8px; white-space: pre; overflow: auto; max-height: 360px; }
+details.fixtures summary { cursor: pointer; color: var(--muted); font-size: 12.5px; }
+details.fixtures .copy-block { margin-top: 6px; }
 `;

@@ -1,4 +1,5 @@
-// The approvals API: list, read, decide. Maps store results to HTTP (not_found 404, self_approval/not_approver 403, already_decided/duplicate_vote 409).
+// The approvals API: list, read, decide. Maps store results to HTTP (not_found 404, self_approval/not_approver 403,
+// already_decided/duplicate_vote/instance_lost 409, an idempotency key reused with another body 422).
 import type { IncomingMessage } from 'node:http';
 import type { ApprovalRequest, ApprovalStatus } from '../../approvals/request.js';
 import type { DecideError, DecideInput, DecideResult, PendingStore } from '../../approvals/store.js';
@@ -9,10 +10,15 @@ import { readJsonBody } from '../body.js';
 import { HttpError, HttpErrorCode, sendJson } from '../http-error.js';
 import type { RouteDeps } from '../route-deps.js';
 
-/** What the HTTP server needs from approvals: the service's decide() and read access to its store. */
+/**
+ * What the HTTP server needs from approvals (the approval service has this shape): decide(), reads that settle a due
+ * request before showing it (expired, or its holding instance gone), and the store's event feed.
+ */
 export interface ApprovalsApi {
   decide(input: DecideInput): Promise<DecideResult>;
-  readonly store: Pick<PendingStore, 'get' | 'list' | 'subscribe'>;
+  get(id: string): Promise<ApprovalRequest | null>;
+  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRequest[]>;
+  readonly store: Pick<PendingStore, 'subscribe'>;
 }
 
 export const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
@@ -55,14 +61,14 @@ export function registerApprovalRoutes(deps: RouteDeps): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
       throw new HttpError(400, HttpErrorCode.badRequest, `limit must be an integer from 1 to ${MAX_LIST}, got '${limitText}'`);
     }
-    const list = await callStore(() => approvals.store.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit }));
+    const list = await callStore(() => approvals.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit }));
     sendJson(res, 200, { approvals: list.map(toApiJson) });
   });
 
   router.add('GET', '/api/approvals/:id', async (req, res, { params }) => {
     auth.require(req);
     const approvals = requireApprovals(deps);
-    const request = await callStore(() => approvals.store.get(params.id!));
+    const request = await callStore(() => approvals.get(params.id!));
     if (!request) throw notFound(params.id!);
     sendJson(res, 200, toApiJson(request));
   });
@@ -75,8 +81,9 @@ export function registerApprovalRoutes(deps: RouteDeps): void {
     const input = await parseDecision(req, params.id!, principal, deps.bodyLimit);
     const result = await callStore(() => approvals.decide(input));
     if (result.ok) {
-      deps.logger.info({ request_id: input.id, by: input.by, decision: input.decision, via: input.via, settled: result.settled }, 'approval decision');
-      sendJson(res, 200, toApiJson(result.request));
+      deps.logger.info({ request_id: input.id, by: input.by, decision: input.decision, via: input.via, settled: result.settled, replayed: result.replayed === true }, 'approval decision');
+      // As Stripe does: a replay answers like the first call and says so in a header.
+      sendJson(res, 200, toApiJson(result.request), result.replayed ? { 'Idempotent-Replayed': 'true' } : {});
       return;
     }
     throw decideError(result.error, input, result.request);
@@ -135,5 +142,17 @@ function decideError(error: DecideError, input: DecideInput, request: ApprovalRe
     }
     case 'duplicate_vote':
       return new HttpError(409, HttpErrorCode.duplicateVote, `${input.by} already voted on ${input.id}; it needs ${request?.quorum ?? 'more'} distinct approvers`);
+    case 'instance_lost':
+      return new HttpError(
+        409,
+        HttpErrorCode.instanceLost,
+        `request ${input.id} is withdrawn (instance_lost): the pgwarden instance ${request?.instance ?? ''} that held the client connection is gone, so nothing can run; the agent has to send the statement again`.replace('  ', ' '),
+      );
+    case 'idempotency_mismatch':
+      return new HttpError(
+        422,
+        HttpErrorCode.idempotencyKeyReused,
+        `Idempotency-Key was already used by ${input.by} on ${input.id} with a different decision, reason or scope; send the same body to repeat it, or a new key for a new decision`,
+      );
   }
 }

@@ -35,7 +35,7 @@ export function registerEventRoutes(deps: RouteDeps): EventStreams {
     let pending: ApprovalRequest[];
     let all: ApprovalRequest[];
     try {
-      [pending, all] = await callStore(() => Promise.all([approvals.store.list({ status: 'pending', limit: 500 }), approvals.store.list({ limit: 200 })]));
+      [pending, all] = await callStore(() => Promise.all([approvals.list({ status: 'pending', limit: 500 }), approvals.list({ limit: 200 })]));
     } catch (err) {
       unsubscribe();
       throw err;

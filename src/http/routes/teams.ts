@@ -43,6 +43,26 @@ export function teamsMessagesHandler(bot: ActivityHandler): (req: IncomingMessag
   };
 }
 
+/** What the console's Teams panel needs from the channel. */
+export interface ConversationDirectory {
+  readonly configuredConversationId: string | undefined;
+  knownConversations(): Promise<{ conversation_id: string; conversation_type: string; team_name?: string | undefined; channel_name?: string | undefined; captured_at: string; configured: boolean }[]>;
+}
+
+/**
+ * GET /api/teams/conversations (approvers only): where cards go, and the channels and group chats the bot was added to,
+ * so an operator can copy the id for teams.conversation_id from the console instead of digging in logs.
+ */
+export function mountTeamsConversationsRoute(http: RouteHost & { requireApprover(req: IncomingMessage): string }, directory: ConversationDirectory | null): void {
+  http.addRoute('GET', '/api/teams/conversations', async (req, res) => {
+    http.requireApprover(req);
+    res.setHeader('Cache-Control', 'no-store');
+    if (directory === null) return sendJson(res, 200, { enabled: false, configured_conversation_id: null, conversations: [] });
+    const conversations = await directory.knownConversations();
+    sendJson(res, 200, { enabled: true, configured_conversation_id: directory.configuredConversationId ?? null, conversations });
+  });
+}
+
 /** Mounts the Teams bot at `path` (default /api/messages). */
 export function mountTeamsRoute(http: RouteHost, bot: ActivityHandler, path = '/api/messages'): void {
   http.addRoute('POST', path, teamsMessagesHandler(bot));

@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingRequest, startServer, TOKENS, type TestServer } from '../http/fixtures.js';
+import { screenshotPath } from '../../helpers/screenshot-path.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCREENSHOT = resolve(ROOT, 'docs/img/console.png');
+const SCREENSHOT = screenshotPath('console.png');
 
 let srv: TestServer;
 let browser: Browser;
@@ -110,6 +111,20 @@ describe('approvals console', () => {
     await page.locator('#pending-count').filter({ hasText: '2' }).waitFor();
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' });
+  });
+
+  it('shows how much of a cut statement is missing and the SHA-256 of the whole', async () => {
+    const sha = 'c0ffee'.repeat(10) + 'abcd';
+    const req = pendingRequest({ sql: 'SELECT é', sqlTruncated: true, sqlLength: 70_000, sqlSha256: sha });
+    await srv.store.create(req);
+    const card = page.locator(`[data-testid=pending-request][data-id="${req.id}"]`);
+    await card.waitFor();
+    // 'SELECT é' is 9 UTF-8 bytes: the note counts bytes, as sql_length does.
+    expect(await card.locator('[data-testid=sql-truncated]').textContent()).toBe(`… (69991 more bytes, sha256 ${sha})`);
+    const whole = pendingRequest();
+    await srv.store.create(whole);
+    await page.locator(`[data-testid=pending-request][data-id="${whole.id}"]`).waitFor();
+    expect(await page.locator(`[data-testid=pending-request][data-id="${whole.id}"] [data-testid=sql-truncated]`).count()).toBe(0);
   });
 
   it('approves with a reason; the request moves to recent decisions', async () => {

@@ -211,6 +211,56 @@ describe('deciding', () => {
     expect(other.status).toBe(409);
   });
 
+  it('keys Idempotency-Key per approver: a deny sent with the key another approver used is recorded, not dropped', async () => {
+    const req = pendingRequest({ quorum: 2 });
+    await srv.store.create(req);
+    const key = { 'Idempotency-Key': 'shared-key-1' };
+    const alice = await decide(req.id, 'alice@example.com', { decision: 'approve', reason: 'fine' }, key);
+    expect(alice.status).toBe(200);
+    expect(((await alice.json()) as { status: string }).status).toBe('pending');
+    const bob = await decide(req.id, 'bob@example.com', { decision: 'deny', reason: 'not on prod' }, key);
+    expect(bob.status).toBe(200);
+    expect(bob.headers.get('idempotent-replayed')).toBeNull();
+    const body = (await bob.json()) as { status: string; decisions: { by: string; decision: string }[] };
+    expect(body.status).toBe('denied');
+    expect(body.decisions.map((d) => [d.by, d.decision])).toEqual([
+      ['alice@example.com', 'approve'],
+      ['bob@example.com', 'deny'],
+    ]);
+    expect((await srv.store.get(req.id))?.status).toBe('denied');
+  });
+
+  it('replays the same approver’s key with Idempotent-Replayed, and answers 422 when the body changed', async () => {
+    const req = pendingRequest({ quorum: 2 });
+    await srv.store.create(req);
+    const key = { 'Idempotency-Key': 'delivery-99' };
+    expect((await decide(req.id, 'alice@example.com', { decision: 'approve', reason: 'ok', scope: 'once' }, key)).status).toBe(200);
+    const replay = await decide(req.id, 'alice@example.com', { decision: 'approve', reason: 'ok', scope: 'once' }, key);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const changed = await decide(req.id, 'alice@example.com', { decision: 'deny', reason: 'ok' }, key);
+    expect(changed.status).toBe(422);
+    const err = await errorOf(changed);
+    expect(err.code).toBe('idempotency_key_reused');
+    expect(err.message).toMatch(/different decision, reason or scope/);
+    const stored = await srv.store.get(req.id);
+    expect(stored?.status).toBe('pending');
+    expect(stored?.decisions).toHaveLength(1);
+  });
+
+  it('authenticates before looking at the Idempotency-Key: an unknown token with a used key is 401', async () => {
+    const req = pendingRequest();
+    await srv.store.create(req);
+    const key = { 'Idempotency-Key': 'k-auth' };
+    expect((await decide(req.id, 'alice@example.com', { decision: 'approve' }, key)).status).toBe(200);
+    const res = await fetch(`${srv.url}/api/approvals/${req.id}/decision`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer not-a-token', ...key },
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(res.status).toBe(401);
+  });
+
   it('answers 400 saying what is wrong with the body', async () => {
     const req = pendingRequest();
     await srv.store.create(req);

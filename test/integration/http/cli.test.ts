@@ -84,6 +84,21 @@ describe('pgwarden approvals', () => {
     expect(again.stderr).toMatch(/already approved by alice@example\.com/);
   });
 
+  it('says so when --scope fingerprint was narrowed to once because the rule does not allow it', async () => {
+    const req = pendingRequest({ scopes: ['once'] });
+    await srv.store.create(req);
+    const run = await pgwarden(['approvals', 'approve', req.id, '--scope', 'fingerprint', ...as('alice@example.com')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('note: rule exports does not allow fingerprint approvals (its scope allows: once); your approval covers this statement only (scope: once)');
+    expect((await srv.store.get(req.id))?.decisions[0]?.scope).toBe('once');
+    const allowed = pendingRequest({ scopes: ['once', 'fingerprint'] });
+    await srv.store.create(allowed);
+    const granted = await pgwarden(['approvals', 'approve', allowed.id, '--scope', 'fingerprint', ...as('alice@example.com')]);
+    expect(granted.code).toBe(0);
+    expect(granted.stderr).toBe('');
+    expect(granted.stdout).toContain('(scope: fingerprint)');
+  });
+
   it('refuses self-approval with exit 1', async () => {
     const req = pendingRequest({ approvers: [] });
     await srv.store.create(req);

@@ -4,7 +4,7 @@
 // agent-7, a held statement's card says "agent-7, owned by alice@example.com", alice's approval is refused as
 // self-approval and bob's is accepted.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { requestCard } from '../../../src/approvals/channels/teams-card.js';
+import { requestCard } from '../../../src/approvals/channels/teams/card.js';
 import { run } from '../../helpers/cli.js';
 import { APP_TOKENS } from '../../helpers/secrets.js';
 import { decide, waitForPending } from '../../helpers/app.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { makeVerifier, formatVerifier } from '../../../src/proxy/auth/scram.js';
-import { requestCard } from '../../../src/approvals/channels/teams-card.js';
+import { requestCard } from '../../../src/approvals/channels/teams/card.js';
 import { requestMessage } from '../../../src/approvals/channels/slack/message.js';
 import { pgUrl } from '../../helpers/env.js';
 import { APP_TOKENS, IDENTITY_SECRETS } from '../../helpers/secrets.js';

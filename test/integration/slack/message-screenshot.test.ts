@@ -10,9 +10,10 @@ import type { Actor } from '../../../src/policy/verdict.js';
 import type { OpenApprovalInput } from '../../../src/approvals/service-types.js';
 import { renderSlackHtml } from '../../fakes/slack-html.js';
 import { APPROVALS_CHANNEL, startSlackHarness, type SlackHarness } from '../../fakes/slack-harness.js';
+import { screenshotPath } from '../../helpers/screenshot-path.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCREENSHOT = resolve(ROOT, 'docs/img/slack-message.png');
+const SCREENSHOT = screenshotPath('slack-message.png');
 
 // The same request as the Teams card's screenshot: a data team approving an analytics agent's export of customer data.
 const POLICY = `

@@ -8,12 +8,13 @@ import { createAnalyzer, loadSqlParser, statedReason } from '../../../src/sql/an
 import { parseRules } from '../../../src/policy/load.js';
 import type { Actor } from '../../../src/policy/verdict.js';
 import type { OpenApprovalInput } from '../../../src/approvals/service-types.js';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import { renderCardHtml } from '../../fakes/card-html.js';
 import { ALICE, TEST_CHANNEL_ID, cardVerbs, invokeCard, startTeamsHarness, type TeamsHarness } from '../../fakes/teams-harness.js';
+import { screenshotPath } from '../../helpers/screenshot-path.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCREENSHOT = resolve(ROOT, 'docs/img/teams-card.png');
+const SCREENSHOT = screenshotPath('teams-card.png');
 
 // A data team approving exports of customer data, the request an analytics agent's bulk export makes.
 const POLICY = `

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { decide, startTestApp, TOKENS, type TestApp } from '../../helpers/app.js';
 import { pgUrl } from '../../helpers/env.js';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import { startBotJwks, type BotJwks } from '../../fakes/bot-jwks.js';
 import { startFakeBotConnector, type FakeBotConnector, type StoredMessage } from '../../fakes/bot-connector.js';
 import {
@@ -115,7 +115,7 @@ async function expectNoLeaks(a: TestApp) {
 }
 
 describe('Teams approvals through the proxy with the real psql', () => {
-  it('psql runs DROP TABLE t, a card arrives, Approve lets it complete, and the card says "Approved by … at …"', async () => {
+  it('psql runs DROP TABLE t, a card arrives, Approve lets it complete, and the card says who approved and when', async () => {
     app = await startTeamsApp();
     const schema = await freshTable();
     const run = psql(app.port, schema, 'DROP TABLE t');
@@ -132,7 +132,7 @@ describe('Teams approvals through the proxy with the real psql', () => {
     expect(cardVerbs(invokeCard((await click(app, ALICE, TeamsVerb.refresh, requestId)).body))).toContain(TeamsVerb.approve);
     const res = await click(app, ALICE, TeamsVerb.approve, requestId, { reason: 'staging cleanup', scope: 'once' });
     expect(res.status).toBe(200);
-    expect(cardText(invokeCard(res.body))).toMatch(/Approved by alice@example\.com at \d{4}-\d\d-\d\d/);
+    expect(cardText(invokeCard(res.body))).toMatch(/Approved by alice@example\.com\n\{\{DATE\(\d{4}-\d\d-\d\dT/);
 
     const result = await run;
     expect(result.stderr).toContain(`pgwarden: waiting for approval of request ${requestId}`);
@@ -140,7 +140,7 @@ describe('Teams approvals through the proxy with the real psql', () => {
     expect(result.stdout).toContain('DROP TABLE');
     expect(await tableExists(schema)).toBe(false);
 
-    await connector!.waitFor(() => /Approved by alice@example\.com at \d{4}-\d\d-\d\d/.test(cardText(connector!.cardOf(message))));
+    await connector!.waitFor(() => /Approved by alice@example\.com\n\{\{DATE\(\d{4}-\d\d-\d\dT/.test(cardText(connector!.cardOf(message))));
     const final = connector!.cardOf(message);
     expect(cardText(final)).toContain('staging cleanup');
     expect(cardVerbs(final)).toEqual([]);
@@ -157,7 +157,7 @@ describe('Teams approvals through the proxy with the real psql', () => {
     const { message, requestId } = await cardFor(connector!, 'DROP TABLE t');
     const res = await click(app, BOB, TeamsVerb.deny, requestId, { reason: 'not during the release freeze' });
     expect(res.status).toBe(200);
-    expect(cardText(invokeCard(res.body))).toContain('Denied by bob@example.com at');
+    expect(cardText(invokeCard(res.body))).toContain('Denied by bob@example.com\n{{DATE(');
 
     const result = await run;
     expect(result.code).not.toBe(0);
@@ -166,7 +166,7 @@ describe('Teams approvals through the proxy with the real psql', () => {
     expect(result.stderr).toContain('not during the release freeze');
     expect(await tableExists(schema)).toBe(true);
 
-    await connector!.waitFor(() => cardText(connector!.cardOf(message)).includes('Denied by bob@example.com at'));
+    await connector!.waitFor(() => cardText(connector!.cardOf(message)).includes('Denied by bob@example.com\n{{DATE('));
     expect(cardText(connector!.cardOf(message))).toContain('not during the release freeze');
     expect(cardVerbs(connector!.cardOf(message))).toEqual([]);
     await expectNoLeaks(app);
@@ -185,7 +185,7 @@ describe('Teams approvals through the proxy with the real psql', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(await tableExists(schema)).toBe(false);
 
-    await connector!.waitFor(() => cardText(connector!.cardOf(message)).includes('Approved by bob@example.com at'));
+    await connector!.waitFor(() => cardText(connector!.cardOf(message)).includes('Approved by bob@example.com\n{{DATE('));
     const text = cardText(connector!.cardOf(message));
     // A bearer-token decision is recorded as made through the API (a console session would say "via console").
     expect(text).toContain('via api');

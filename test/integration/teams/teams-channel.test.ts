@@ -1,6 +1,6 @@
 // The Teams channel end to end over real HTTP: real Teams SDK, real approval service and memory store, fake Bot Connector and JWKS.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TeamsVerb } from '../../../src/approvals/channels/teams-card.js';
+import { TeamsVerb } from '../../../src/approvals/channels/teams/card.js';
 import {
   AGENT_OWNER,
   ALICE,
@@ -27,6 +27,9 @@ async function firstCard(harness: TeamsHarness) {
 describe('Teams approvals', () => {
   it('posts a card to the configured channel when a statement needs review', async () => {
     h = await startTeamsHarness();
+    h.connector.roster.set(ALICE.id, { id: ALICE.id, aadObjectId: ALICE.aadObjectId, name: 'Alice', userPrincipalName: 'alice@example.com' });
+    h.connector.roster.set(BOB.id, { id: BOB.id, aadObjectId: BOB.aadObjectId, name: 'Bob', userPrincipalName: 'bob@example.com' });
+    h.connector.roster.set(MALLORY.id, { id: MALLORY.id, aadObjectId: MALLORY.aadObjectId, name: 'Mallory', userPrincipalName: 'mallory@example.com' });
     const pending = await h.open();
     const message = await firstCard(h);
     const card = h.connector.cardOf(message);
@@ -39,7 +42,9 @@ describe('Teams approvals', () => {
     // The shared copy has no buttons; its refresh (own verb) lists the approvers so their clients fetch the approver view.
     expect(cardVerbs(card)).toEqual([TeamsVerb.refresh]);
     const refresh = card.refresh as { userIds: string[] };
-    expect(refresh.userIds).toContain(`8:orgid:${ALICE.aadObjectId}`);
+    // Approvers resolved to their "29:" ids through the channel roster (Alice by object id, Bob by UPN); Mallory is no approver.
+    expect([...refresh.userIds].sort()).toEqual([ALICE.id, BOB.id].sort());
+    expect(refresh.userIds.some((id) => id.startsWith('8:orgid:'))).toBe(false);
     // The outbound call carried the token from the SDK's token option.
     const post = h.connector.calls.find((c) => c.method === 'POST' && c.conversationId === TEST_CHANNEL_ID);
     expect(post?.authorization).toMatch(/^Bearer ey/);
@@ -75,13 +80,16 @@ describe('Teams approvals', () => {
     const message = await firstCard(h);
     const res = await h.click(ALICE, TeamsVerb.approve, pending.request.id, { reason: 'planned cleanup', scope: 'once' });
     expect(res.status).toBe(200);
-    expect(cardText(invokeCard(res.body))).toContain('Approved by alice@example.com at');
+    expect(cardText(invokeCard(res.body))).toContain('Approved by alice@example.com');
+    expect(String(invokeCard(res.body).fallbackText)).toMatch(/^Approved by alice@example\.com at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
     const outcome = await pending.outcome;
     expect(outcome.status).toBe('approved');
     expect(outcome.request.decisions[0]).toMatchObject({ by: 'alice@example.com', via: 'teams', reason: 'planned cleanup' });
     const updated = await h.connector.waitFor(() => (message.history.length > 1 ? message : undefined));
     const text = cardText(h.connector.cardOf(updated));
-    expect(text).toContain('Approved by alice@example.com at');
+    expect(text).toContain('Approved by alice@example.com');
+    // Times are Adaptive Card date/time functions: each approver's Teams client shows them in their own locale and zone.
+    expect(text).toMatch(/\{\{DATE\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, SHORT\)\}\} \{\{TIME\(/);
     expect(text).toContain('planned cleanup');
     expect(cardVerbs(h.connector.cardOf(updated))).toEqual([]);
   });
@@ -115,7 +123,7 @@ describe('Teams approvals', () => {
     const pending = await h.open({ timeoutMs: 300 });
     const message = await firstCard(h);
     expect((await pending.outcome).status).toBe('expired');
-    await h.connector.waitFor(() => cardText(h!.connector.cardOf(message)).includes('Expired at'));
+    await h.connector.waitFor(() => cardText(h!.connector.cardOf(message)).includes('Expired — nobody decided in time'));
   });
 
   it('refuses unmapped users, non-approvers and self-approval with a card message', async () => {

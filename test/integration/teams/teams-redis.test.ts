@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { createRedisStore, type RedisPendingStore } from '../../../src/approvals/redis-store.js';
-import { createTeamsChannel } from '../../../src/approvals/channels/teams.js';
+import { createTeamsChannel } from '../../../src/approvals/channels/teams/channel.js';
 import { ALICE, TEST_CHANNEL_ID, cardText, startTeamsHarness, type TeamsHarness } from '../../fakes/teams-harness.js';
 import { redisUrl, uniquePrefix } from '../approvals/redis-helpers.js';
 

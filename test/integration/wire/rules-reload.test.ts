@@ -52,7 +52,11 @@ it('a changed rule file applies to connections that are already open; an invalid
   expect(still.code).toBe('42501');
   expect((await app.metrics.registry.getSingleMetricAsString('pgwarden_rules_reloads_total'))).toMatch(/result="refused"} [1-9]/);
 
+  // A policy without rules never replaces one with rules (a truncated file would otherwise open everything).
   writeFileSync(rulesFile, allowAll);
+  expect(app.reloadRules()).toBe(false);
+  expect((await c.query('SELECT * FROM reload_probe').catch((e: unknown) => e)) as pg.DatabaseError).toMatchObject({ code: '42501' });
+  writeFileSync(rulesFile, `${allowAll.replace('rules: []', 'rules:')}\n  - { id: reads, match: { category: read }, action: allow }\n`);
   expect(app.reloadRules()).toBe(true);
   expect((await c.query('SELECT count(*)::int AS n FROM reload_probe')).rows[0].n).toBe(0);
   await c.end();

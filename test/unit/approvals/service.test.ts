@@ -196,6 +196,32 @@ describe('approval service', () => {
     await expect(service.findGrant(makeOpenInput())).rejects.toBeInstanceOf(ApprovalsUnavailable);
   });
 
+  it('settles a due request before get() and list() show it, and the holder records the expiry', async () => {
+    let t = Date.now();
+    const store = createMemoryStore({ now: () => t });
+    const { service, audit } = makeService(store, { now: () => t, sweepIntervalMs: 0 });
+    const pending = await service.open(makeOpenInput({ timeoutMs: 60_000 }));
+    expect((await service.get(pending.request.id))?.status).toBe('pending');
+    // The clock jumps past the expiry before the holder's timer fires (a suspended laptop, a clock step).
+    t += 120_000;
+    expect((await service.get(pending.request.id))?.status).toBe('expired');
+    expect((await pending.outcome).status).toBe('expired');
+    expect((await service.list()).find((r) => r.id === pending.request.id)?.status).toBe('expired');
+    expect(audit.events.map((e) => e.event)).toEqual(['review_requested', 'expired']);
+  });
+
+  it('caps the stored statement text at maxStoredSql with the whole text’s length and hash', async () => {
+    const store = createMemoryStore();
+    const { service } = makeService(store, { maxStoredSql: 16 });
+    const sql = "CREATE TABLE x (a int DEFAULT 'ééééééé')";
+    const pending = await service.open(makeOpenInput({}, { sql }));
+    const stored = await store.get(pending.request.id);
+    expect(stored).toMatchObject({ sql: 'CREATE TABLE x (', sqlTruncated: true, sqlLength: Buffer.byteLength(sql) });
+    expect(stored?.sqlSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Buffer.byteLength(stored!.normalized)).toBeLessThanOrEqual(16);
+    pending.withdraw('client_cancel');
+  });
+
   it('withdraws requests still held when closed', async () => {
     const store = createMemoryStore();
     const { service } = makeService(store);

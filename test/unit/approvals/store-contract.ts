@@ -74,6 +74,59 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       expect((await store.get(req.id))?.status).toBe('pending');
     });
 
+    it("refuses the agent's owner exactly like the requester: approve or deny, any case or surrounding space", async () => {
+      const { store } = await harness();
+      const req = makeRequest({ actor: { user: 'agent_bob', application: 'claude', address: '10.0.0.7', owner: ' Carol@Example.com ' }, approvers: ['carol@example.com', 'alice@example.com'] });
+      await store.create(req);
+      for (const by of ['carol@example.com', 'CAROL@EXAMPLE.COM', '\tcarol@example.com  ']) {
+        for (const decision of ['approve', 'deny'] as const) {
+          expect(await store.decide({ id: req.id, by, decision, reason: '' })).toMatchObject({ ok: false, error: 'self_approval', request: { status: 'pending', decisions: [] } });
+        }
+      }
+      expect(await store.decide({ id: req.id, by: 'alice@example.com', decision: 'approve', reason: '' })).toMatchObject({ ok: true, settled: true });
+    });
+
+    it('keys idempotency per approver: another approver sending the same key is a new decision, not a replay', async () => {
+      const { store } = await harness();
+      const req = makeRequest({ quorum: 2 });
+      await store.create(req);
+      const key = 'delivery-7';
+      expect(await store.decide({ id: req.id, by: 'alice@example.com', decision: 'approve', reason: 'fine', idempotencyKey: key })).toMatchObject({ ok: true, settled: false });
+      const bob = await store.decide({ id: req.id, by: 'bob@example.com', decision: 'deny', reason: 'no', idempotencyKey: key });
+      expect(bob).toMatchObject({ ok: true, settled: true, request: { status: 'denied' } });
+      expect(bob.ok && bob.replayed).toBeFalsy();
+      expect((await store.get(req.id))?.decisions.map((d) => [d.by, d.decision])).toEqual([
+        ['alice@example.com', 'approve'],
+        ['bob@example.com', 'deny'],
+      ]);
+      // The same approver under another spelling of their identity is still the same approver.
+      expect(await store.decide({ id: req.id, by: ' Alice@Example.com', decision: 'approve', reason: 'fine', idempotencyKey: key })).toMatchObject({ ok: true, replayed: true });
+    });
+
+    it('refuses an idempotency key reused by the same approver with another decision, reason or scope', async () => {
+      const { store } = await harness();
+      const req = makeRequest({ quorum: 2 });
+      await store.create(req);
+      const first = { id: req.id, by: 'alice@example.com', decision: 'approve' as const, reason: 'ok', scope: 'once' as const, idempotencyKey: 'k' };
+      await store.decide(first);
+      expect(await store.decide({ ...first, decision: 'deny' })).toMatchObject({ ok: false, error: 'idempotency_mismatch' });
+      expect(await store.decide({ ...first, reason: 'changed my mind' })).toMatchObject({ ok: false, error: 'idempotency_mismatch' });
+      expect(await store.decide({ ...first, scope: 'fingerprint' })).toMatchObject({ ok: false, error: 'idempotency_mismatch' });
+      expect(await store.decide(first)).toMatchObject({ ok: true, replayed: true, settled: false });
+      expect((await store.get(req.id))?.decisions).toHaveLength(1);
+      // The key is the same approver's on another request too: keys are per request.
+      const other = makeRequest();
+      await store.create(other);
+      expect(await store.decide({ ...first, id: other.id, decision: 'deny' })).toMatchObject({ ok: true, settled: true, request: { status: 'denied' } });
+    });
+
+    it('keeps the capped text fields of a request as created', async () => {
+      const { store } = await harness();
+      const req = makeRequest({ sql: 'SELECT 1', sqlTruncated: true, sqlLength: 70_000, sqlSha256: 'ab'.repeat(32) });
+      await store.create(req);
+      expect(await store.get(req.id)).toMatchObject({ sqlTruncated: true, sqlLength: 70_000, sqlSha256: 'ab'.repeat(32) });
+    });
+
     it('refuses identities outside the approver list, and accepts anyone but the requester when the list is empty', async () => {
       const { store } = await harness();
       const listed = makeRequest({ approvers: ['alice@example.com'] });

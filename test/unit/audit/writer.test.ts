@@ -54,7 +54,7 @@ describe('audit writer', () => {
     expect((await metrics.registry.getSingleMetricAsString('pgwarden_audit_records_total'))).toContain('pgwarden_audit_records_total{sink="file"} 2');
   });
 
-  it('writes exactly the canonical line for any record content (pino output equals serializeRecord)', async () => {
+  it('writes exactly the canonical line (serializeRecord) for any record content', async () => {
     const file = join(dir, 'audit.jsonl');
     const logs = captureLogs();
     const log = await createAuditLog({ file, redactLiterals: false, reads: 'none', readSampleRate: 0, postgres: null, logger: logs.logger, instance: 'i' });
@@ -154,7 +154,7 @@ describe('audit writer', () => {
   });
 
   it('refuses to start when the audit file cannot be opened, naming the file and the fix', async () => {
-    await expect(open('/dev/null/audit/audit.jsonl')).rejects.toThrow(/audit\.file \/dev\/null\/audit\/audit\.jsonl cannot be opened \(ENOTDIR\).*permissions/);
+    await expect(open('/dev/null/audit/audit.jsonl')).rejects.toThrow(/audit\.file \/dev\/null\/audit\/audit\.jsonl cannot be opened for writing \(ENOTDIR\).*permissions/);
   });
 
   it('with file null and no Postgres sink writes nowhere and appendDurable resolves', async () => {

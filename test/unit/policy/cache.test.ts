@@ -36,7 +36,7 @@ describe('VerdictCache', () => {
     const cache = new VerdictCache();
     const facts = text(stmt('SelectStmt', ['read']));
     expect(cache.evaluate(rules, facts, agent, session()).action).toBe('allow');
-    const stricter = parseRules('defaults: { action: deny }\n');
+    const stricter = parseRules('defaults: { action: deny }\nrules: []\n');
     expect(cache.evaluate(stricter, facts, agent, session()).action).toBe('deny');
   });
 });

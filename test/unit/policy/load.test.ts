@@ -114,9 +114,50 @@ describe('parseRules: cross-file and option errors', () => {
     expect(rs.warnings.join('\n')).toMatch(/rule 'd': review has no approvers/);
   });
 
-  it('an empty file is a valid policy: defaults only', () => {
-    const rs = parseRules('', 'empty.yaml');
+  it('an explicitly empty policy (rules: [] and a stated defaults.action) loads and decides by the defaults', () => {
+    const rs = parseRules('defaults: { action: deny }\nrules: []\n', 'empty.yaml');
     expect(rs.rules).toEqual([]);
-    expect(rs.evaluate(text(stmt('DropStmt', ['ddl'])), agent, session()).action).toBe('allow');
+    expect(rs.evaluate(text(stmt('SelectStmt', ['read'])), agent, session()).action).toBe('deny');
+  });
+});
+
+describe('parseRules: an empty, cut or rule-less file is never a policy that allows everything', () => {
+  const explicit = /write `rules: \[\]` and state `defaults: \{ action: allow \| deny \| review \}`/;
+  it.each([
+    ['a file of zero bytes', ''],
+    ['only whitespace', '\n\n  \n'],
+    ['only comments', '# rules for prod\n# (being rewritten)\n'],
+  ])('refuses %s, naming the file and the explicit way', (_what, content) => {
+    expect(() => parseRules(content, 'cut.yaml')).toThrow(/^cut\.yaml:1:1: the rule file is empty/);
+    expect(() => parseRules(content, 'cut.yaml')).toThrow(explicit);
+  });
+
+  it('refuses a file cut inside its first key (a bare scalar, not a mapping)', () => {
+    expect(() => parseRules('vers', 'cut.yaml')).toThrow(/^cut\.yaml:1:1: expected a mapping .* \(is the file cut short\?\)/);
+  });
+
+  it('refuses a file cut after its defaults, before any rule', () => {
+    expect(() => parseRules('version: 1\ndefaults: { action: allow, on_unknown: review }\n', 'cut.yaml')).toThrow(/^cut\.yaml:1:1: the policy has no rules: a truncated or unfinished rule file would allow everything/);
+  });
+
+  it('refuses `rules: []` without a stated defaults.action (allow by omission is not a choice)', () => {
+    expect(() => parseRules('rules: []\n', 'r.yaml')).toThrow(/the policy has no rules and no defaults\.action/);
+  });
+
+  it('refuses a file cut in the middle of a rule', () => {
+    const whole = 'version: 1\nrules:\n  - id: privileged\n    match: { category: privileged }\n    action: deny\n';
+    const cut = whole.slice(0, whole.indexOf('action'));
+    expect(() => parseRules(cut, 'cut.yaml')).toThrow(/^cut\.yaml:\d+:\d+: /);
+  });
+
+  it('in a folder, one empty file stops the load even when the others hold rules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgwarden-empty-'));
+    try {
+      writeFileSync(join(dir, '10-deny.yaml'), 'rules:\n  - { id: d, match: { category: privileged }, action: deny }\n');
+      writeFileSync(join(dir, '20-more.yaml'), '');
+      expect(() => loadRules(dir)).toThrow(new RegExp(`^${join(dir, '20-more.yaml')}:1:1: the rule file is empty`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

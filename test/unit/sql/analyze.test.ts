@@ -41,6 +41,22 @@ describe('createAnalyzer', () => {
     expect(none.cacheSize).toBe(0);
   });
 
+  it('bounds the caches in bytes: many large distinct texts stay under cacheBytes, and a text larger than the cache is not kept', () => {
+    const budget = 1024 * 1024;
+    const a = createAnalyzer({ maxRows: 1000, cacheEntries: 10_000, cacheBytes: budget });
+    const pad = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 300; i++) a.analyze(`SELECT '${pad}' AS v${i} FROM t WHERE id = ${i}`);
+    expect(a.cacheBytes).toBeLessThanOrEqual(budget);
+    expect(a.cacheBytes).toBeGreaterThan(budget / 4);
+    expect(a.cacheSize).toBeLessThan(300);
+    expect(a.cacheSize).toBeGreaterThan(0);
+    const small = createAnalyzer({ maxRows: 1000, cacheEntries: 10, cacheBytes: 64 * 1024 });
+    small.analyze(`SELECT '${'y'.repeat(60 * 1024)}'`);
+    expect(small.cacheSize).toBe(0);
+    expect(createAnalyzer({ maxRows: 1000, cacheEntries: 10, cacheBytes: 0 }).analyze('SELECT 1').categories).toEqual(['read']);
+    expect(() => createAnalyzer({ maxRows: 1000, cacheEntries: 10, cacheBytes: -1 })).toThrow(/cacheBytes/);
+  });
+
   it('binds LIMIT-as-export to its maxRows', () => {
     expect(createAnalyzer({ maxRows: 10, cacheEntries: 0 }).analyze('SELECT * FROM t LIMIT 50').categories).toEqual(['export']);
     expect(createAnalyzer({ maxRows: 100, cacheEntries: 0 }).analyze('SELECT * FROM t LIMIT 50').categories).toEqual(['read']);

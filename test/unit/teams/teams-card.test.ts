@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ApprovalRequest } from '../../../src/approvals/request.js';
-import { CARD_BUDGET, TEAMS_MESSAGE_LIMIT, TeamsVerb, requestCard, resultCard, type CardContext } from '../../../src/approvals/channels/teams-card.js';
-import { cutToJsonBytes, cutUtf16, jsonBytes, preserveWhitespace } from '../../../src/approvals/channels/teams-text.js';
+import { CARD_BUDGET, TEAMS_MESSAGE_LIMIT, TeamsVerb, requestCard, resultCard, type CardContext } from '../../../src/approvals/channels/teams/card.js';
+import { cutToJsonBytes, cutUtf16, jsonBytes, preserveWhitespace } from '../../../src/approvals/channels/teams/text.js';
 import { cardText, cardVerbs } from '../../fakes/card-inspect.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -36,7 +36,7 @@ function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   };
 }
 
-const ctx: CardContext = { publicUrl: 'https://pgwarden.example', refreshUserIds: ['29:alice', '8:orgid:aaaaaaaa-0000-4000-8000-000000000001'], redactLiterals: false };
+const ctx: CardContext = { publicUrl: 'https://pgwarden.example', refreshUserIds: ['29:alice', '29:bob'], redactLiterals: false };
 
 describe('Teams card', () => {
   it('keeps the approver card under the Teams limit with a 100 KB multi-line statement', () => {
@@ -116,7 +116,9 @@ describe('Teams card', () => {
     });
     const card = resultCard(done, ctx);
     const text = cardText(card);
-    expect(text).toContain('Approved by alice@example.com at 2026-05-01 10:01:02 UTC');
+    // The time is rendered by each viewer's Teams client in their locale; the plain-text fallback says it in UTC.
+    expect(text).toContain('Approved by alice@example.com\n{{DATE(2026-05-01T10:01:02Z, SHORT)}} {{TIME(2026-05-01T10:01:02Z)}}');
+    expect((card as { fallbackText?: string }).fallbackText).toContain('Approved by alice@example.com at 2026-05-01 10:01:02 UTC');
     expect(text).toContain('planned');
     expect(cardVerbs(card)).toEqual([]);
     expect((card as { refresh?: unknown }).refresh).toBeUndefined();
@@ -149,5 +151,70 @@ describe('Teams text shaping', () => {
     expect(preserveWhitespace('')).toBe('\u00a0');
     expect(preserveWhitespace('a    b')).toBe('a \u00a0\u00a0\u00a0b');
     expect(preserveWhitespace('\tx')).toBe('\u00a0\u00a0\u00a0\u00a0x');
+  });
+});
+
+/** Bytes the card takes in the activity, and in UTF-16 (how Teams measures its ~100 KB limit). */
+function sizes(card: unknown): { utf8: number; utf16: number } {
+  const json = JSON.stringify(card);
+  return { utf8: Buffer.byteLength(json, 'utf8'), utf16: json.length * 2 };
+}
+
+describe('Teams card budget for every field', () => {
+  const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+
+  it('keeps a DROP of 4,000 tables under the budget, listing some tables and "N more, see console"', () => {
+    const tables = many(4000, (i) => `public.customer_archive_table_${String(i).padStart(4, '0')}`);
+    const sql = `DROP TABLE ${tables.join(', ')}`;
+    const big = request({ sql, normalized: sql, tables, categories: ['ddl'] });
+    for (const card of [requestCard(big, ctx, { withActions: true }), requestCard(big, ctx, { withActions: false })]) {
+      const { utf8, utf16 } = sizes(card);
+      expect(utf8).toBeLessThanOrEqual(CARD_BUDGET);
+      // Microsoft: ~100 KB counted in UTF-16, 80 KB recommended. Far below either.
+      expect(utf16).toBeLessThan(80 * 1024);
+      const text = cardText(card);
+      expect(text).toContain('public.customer_archive_table_0000');
+      expect(text).toMatch(/… and 3,?\d{3} more, see console/);
+    }
+  });
+
+  it('cuts long reasons and names with "N more characters, see console"', () => {
+    const huge = 'x'.repeat(50_000);
+    const card = requestCard(request({ statedReason: huge, ruleReason: huge, actor: { user: huge, application: huge, address: '10.0.0.7', owner: huge }, database: huge }), ctx, { withActions: true });
+    expect(sizes(card).utf8).toBeLessThanOrEqual(CARD_BUDGET);
+    expect(cardText(card)).toMatch(/more characters, see console/);
+    // The statement still gets room after every other field took its share.
+    expect(cardText(card)).toContain('DROP TABLE t');
+  });
+
+  it('lists at most 10 decisions on a result card, each reason budgeted, and counts the rest', () => {
+    const decisions = many(50, (i) => ({ by: `approver${i}@example.com`, decision: 'approve' as const, reason: 'r'.repeat(5000), at: '2026-05-01T10:01:02.000Z', via: 'console' as const }));
+    const done = request({ status: 'approved', decidedAt: '2026-05-01T10:01:02.000Z', quorum: 50, decisions, approvers: decisions.map((d) => d.by) });
+    const card = resultCard(done, ctx);
+    expect(sizes(card).utf8).toBeLessThanOrEqual(CARD_BUDGET);
+    expect(cardText(card)).toContain('… and 40 more decisions, see console');
+  });
+
+  it('budgets a long approver list', () => {
+    const approvers = many(2000, (i) => `approver-number-${i}@example.com`);
+    const card = requestCard(request({ approvers, groups: [] }), ctx, { withActions: false });
+    expect(sizes(card).utf8).toBeLessThanOrEqual(CARD_BUDGET);
+    expect(cardText(card)).toMatch(/more, see console — 1 needed/);
+  });
+
+  it('lists at most 60 users in refresh.userIds and tells the others how to get their buttons', () => {
+    const ids = many(75, (i) => `29:user-${i}`);
+    const card = requestCard(request(), { ...ctx, refreshUserIds: ids }, { withActions: false }) as unknown as { refresh: { userIds: string[] } };
+    expect(card.refresh.userIds).toHaveLength(60);
+    expect(cardText(card)).toContain('More than 60 approvers');
+    expect(cardText(requestCard(request(), ctx, { withActions: false }))).not.toContain('More than 60 approvers');
+  });
+
+  it('shows times with Adaptive Card DATE/TIME functions (each viewer’s locale) and marks section headings', () => {
+    const card = requestCard(request(), ctx, { withActions: false });
+    expect(cardText(card)).toContain('**Requested:** {{DATE(2026-05-01T10:00:00Z, SHORT)}} {{TIME(2026-05-01T10:00:00Z)}}');
+    expect(cardText(card)).toContain('**Expires:** {{DATE(2026-05-01T10:05:00Z, SHORT)}} {{TIME(2026-05-01T10:05:00Z)}}');
+    const headings = JSON.stringify(card).match(/"style":"heading"/g) ?? [];
+    expect(headings.length).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,9 +1,9 @@
 // Teams identity mapping and the inbound checks pgwarden adds in front of the SDK's JWT validation.
 import { describe, expect, it } from 'vitest';
 import { PUBLIC } from '@microsoft/teams.api';
-import { TeamsIdentities } from '../../../src/approvals/channels/teams-identity.js';
-import { precheckInbound } from '../../../src/approvals/channels/teams-bot.js';
-import { canVote } from '../../../src/approvals/channels/teams-actions.js';
+import { TeamsIdentities } from '../../../src/approvals/channels/teams/identity.js';
+import { precheckInbound } from '../../../src/approvals/channels/teams/bot.js';
+import { canVote } from '../../../src/approvals/channels/teams/actions.js';
 import type { ApprovalRequest } from '../../../src/approvals/request.js';
 
 const AAD = 'AAAAAAAA-0000-4000-8000-000000000001';

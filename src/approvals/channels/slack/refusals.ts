@@ -31,6 +31,8 @@ export function refusalText(error: DecideError, identity: string, request: Appro
       return `pgwarden: request ${request?.id ?? ''} is already ${request?.status ?? 'decided'}; your click was not counted.`;
     case 'not_found':
       return 'pgwarden: this request no longer exists (it may be older than the store keeps).';
+    case 'instance_lost':
+      return `pgwarden: request ${request?.id ?? ''} was withdrawn: the pgwarden instance holding the agent's connection is gone, so nothing can run. Nothing was recorded.`;
     default:
       // A refusal added to the store later still gets an answer that names it.
       return `pgwarden: your decision was refused (${String(error)}).`;

@@ -74,8 +74,6 @@ export function createSlackChannel(deps: SlackChannelDeps): SlackChannel {
   const failed = () => deps.metrics?.channelDeliveryFailures.inc({ channel: 'slack' });
   // Series exist from the start at 0, so rate() and increase() see the first failure.
   deps.metrics?.channelDeliveryFailures.inc({ channel: 'slack' }, 0);
-  for (const reason of ['rate_limited', 'server_error', 'network'] as const) deps.metrics?.channelRetries.inc({ channel: 'slack', reason }, 0);
-  for (const reason of ['bad_signature', 'stale_timestamp', 'replayed', 'malformed', 'foreign_workspace'] as const) deps.metrics?.channelInboundRejected.inc({ channel: 'slack', reason }, 0);
   const ctx: MessageContext = { publicUrl: deps.publicUrl, redactLiterals: deps.redactLiterals ?? false };
   const work = new Set<Promise<void>>();
 

@@ -1,5 +1,5 @@
 // Teams user → approver identity (config teams.identities: Azure AD object id or UPN → identity), and back to AAD ids for refresh lists.
-import { normalizeIdentity } from '../identity.js';
+import { normalizeIdentity } from '../../identity.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -3,19 +3,20 @@ import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import type { IActivityContext } from '@microsoft/teams.apps';
 import type { InvokeResponse } from '@microsoft/teams.api';
 import type { Logger } from 'pino';
-import type { ApprovalScope } from '../../policy/verdict.js';
-import type { ApprovalRequest } from '../request.js';
-import { normalizeIdentity, requesterIdentities } from '../identity.js';
-import type { DecideInput, DecideResult, PendingStore } from '../store.js';
-import { requestCard, resultCard, TeamsVerb, type CardContext, type CardNotice } from './teams-card.js';
-import type { TeamsIdentities } from './teams-identity.js';
-import type { TeamsRefs } from './teams-refs.js';
+import type { ApprovalScope } from '../../../policy/verdict.js';
+import type { ApprovalRequest } from '../../request.js';
+import { normalizeIdentity, requesterIdentities } from '../../identity.js';
+import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
+import { requestCard, resultCard, TeamsVerb, type CardContext, type CardNotice } from './card.js';
+import type { TeamsIdentities } from './identity.js';
+import type { TeamsRoster } from './roster.js';
 
 export interface CardActionDeps {
   readonly store: PendingStore;
   readonly decide: (input: DecideInput) => Promise<DecideResult>;
   readonly identities: TeamsIdentities;
-  readonly refs: TeamsRefs;
+  /** UPN lookups through the conversation roster, cached for teams.lookup_ttl. */
+  readonly roster: TeamsRoster;
   readonly cardContext: (request: ApprovalRequest) => Promise<CardContext>;
   readonly logger: Logger;
   /** The activity comes from a tenant other than teams.tenant_id. */
@@ -47,23 +48,20 @@ export function canVote(identity: string, request: ApprovalRequest): boolean {
   );
 }
 
-/** The clicker's approver identity: by AAD object id, else by UPN from the conversation roster (looked up once, then remembered). */
+/**
+ * The clicker's approver identity: by Entra object id, else by the UPN the conversation roster states (cached for
+ * teams.lookup_ttl, so a renamed or removed user stops matching). Never by e-mail: an address is not an identity.
+ */
 async function whoClicked(ctx: IActivityContext, deps: CardActionDeps): Promise<{ identity: string | null; label: string }> {
   const from = ctx.activity.from;
   const label = from.name ? `${from.name} (${from.aadObjectId ?? from.id})` : (from.aadObjectId ?? from.id);
   const direct = deps.identities.resolve({ aadObjectId: from.aadObjectId });
   if (direct || !deps.identities.needsUpn(from.aadObjectId) || !from.aadObjectId) return { identity: direct, label };
-  let upn = (await deps.refs.user(from.aadObjectId))?.upn;
-  if (!upn) {
-    try {
-      const member = await ctx.api.conversations.members(ctx.activity.conversation.id).getById(from.id);
-      upn = member.userPrincipalName ?? member.email ?? undefined;
-      if (upn) {
-        await deps.refs.saveUser({ id: from.id, aad_object_id: from.aadObjectId, upn, service_url: ctx.activity.serviceUrl ?? '' });
-      }
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'teams: roster lookup for the clicking user failed');
-    }
+  let upn: string | undefined;
+  try {
+    upn = await deps.roster.upnOf(ctx.activity.conversation.id, from.id, from.aadObjectId, ctx.api.conversations);
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message }, 'teams: roster lookup for the clicking user failed');
   }
   return { identity: deps.identities.resolve({ aadObjectId: from.aadObjectId, upn }), label };
 }

@@ -1,12 +1,11 @@
 // Teams SDK v2 App wiring for pgwarden: no server of its own (a capture adapter hands its /api/messages handler to ours), explicit cloud, credentials and auth, pino logging.
 import { App, type IHttpServerAdapter, type HttpRouteHandler, type IHttpServerResponse } from '@microsoft/teams.apps';
-import { cloudFromName, PUBLIC, type CloudEnvironment, type TokenProvider } from '@microsoft/teams.api';
+import type { CloudEnvironment, TokenProvider } from '@microsoft/teams.api';
 import type { ILogger, ILoggerOptions, LogLevel } from '@microsoft/teams.common';
 import type { Logger } from 'pino';
-import type { Secret } from '../../units.js';
+import type { SdkCredentials } from './credentials.js';
 
 export const MESSAGING_ENDPOINT = '/api/messages';
-export const DEFAULT_SERVICE_URL = 'https://smba.trafficmanager.net/teams';
 
 /** Collects the routes the SDK registers instead of serving them: pgwarden's own HTTP server calls the handler. */
 class CaptureAdapter implements IHttpServerAdapter {
@@ -63,8 +62,9 @@ class PinoBridge implements ILogger {
 
 export interface TeamsBotOptions {
   readonly appId: string;
-  readonly appPassword?: Secret | undefined;
-  readonly tenantId?: string | undefined;
+  /** How outbound tokens are obtained (teamsCredentials); ignored when `token` is given. */
+  readonly credentials: SdkCredentials;
+  readonly tenantId: string;
   /** Verify inbound Bot Framework JWTs (false only for local development). */
   readonly auth: boolean;
   readonly cloud: CloudEnvironment;
@@ -82,22 +82,19 @@ export interface TeamsBot {
   handle(request: { body: unknown; headers: Record<string, string | string[]> }): Promise<IHttpServerResponse>;
 }
 
-/** Cloud by name (public, usgov, usgovdod, china), with optional endpoint overrides. */
-export function resolveCloud(name: string | undefined, overrides: Partial<CloudEnvironment> = {}): CloudEnvironment {
-  const base = name ? cloudFromName(name) : PUBLIC;
-  return Object.freeze({ ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) }) as CloudEnvironment;
-}
-
 export function createTeamsBot(options: TeamsBotOptions): TeamsBot {
   const adapter = new CaptureAdapter();
   // Every option is passed explicitly: left undefined, the SDK falls back to CLIENT_ID, CLIENT_SECRET,
   // TENANT_ID, SERVICE_URL, CLOUD and DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS from the environment.
   const app = new App({
     clientId: options.appId,
-    // A token function takes precedence: the SDK prefers a client secret when both are set.
-    clientSecret: options.token ? '' : (options.appPassword?.reveal() ?? ''),
-    tenantId: options.tenantId ?? '',
+    // A token function takes precedence: the SDK prefers a client secret when both are set. An empty string (never
+    // undefined) keeps the SDK from reading CLIENT_SECRET from the environment.
+    clientSecret: options.token ? '' : (options.credentials.clientSecret?.reveal() ?? ''),
+    tenantId: options.tenantId,
     ...(options.token ? { token: options.token } : {}),
+    // Explicit, so MANAGED_IDENTITY_CLIENT_ID in the environment cannot switch a client-secret bot to another identity.
+    managedIdentityClientId: options.credentials.managedIdentityClientId ?? options.appId,
     cloud: options.cloud,
     serviceUrl: options.serviceUrl,
     httpServerAdapter: adapter,

@@ -1,5 +1,5 @@
 // Teams conversation references, known users and sent card copies, kept in the PendingStore's shared kv so any instance, after any restart, can post and update cards.
-import type { PendingStore } from '../store.js';
+import type { PendingStore } from '../../store.js';
 
 const NS_CONVERSATIONS = 'teams.conversations';
 const NS_USERS = 'teams.users';
@@ -13,6 +13,9 @@ export interface ConversationRef {
   readonly tenant_id?: string | undefined;
   /** For personal chats: the user on the other side. */
   readonly user_aad_object_id?: string | undefined;
+  /** Team and channel names, as install and channel events tell them (for the console; never used to decide). */
+  readonly team_name?: string | undefined;
+  readonly channel_name?: string | undefined;
   readonly captured_at: string;
 }
 

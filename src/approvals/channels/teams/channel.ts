@@ -1,18 +1,24 @@
 // The Microsoft Teams approval channel: posts cards, keeps every copy current, and turns Approve / Deny clicks into decisions.
-import type { CloudEnvironment, TokenProvider, Activity, IMessageActivityInput } from '@microsoft/teams.api';
+import type { CloudEnvironment, TokenProvider, IMessageActivityInput } from '@microsoft/teams.api';
 import type { App, IActivityContext } from '@microsoft/teams.apps';
 import type { Logger } from 'pino';
-import type { Config } from '../../config.js';
-import { ConfigError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
-import type { ApprovalRequest } from '../request.js';
-import type { DecideInput, DecideResult, PendingStore } from '../store.js';
-import type { ApprovalChannel } from './channel.js';
-import { createTeamsBot, DEFAULT_SERVICE_URL, MESSAGING_ENDPOINT, precheckInbound, resolveCloud, type TeamsBot } from './teams-bot.js';
-import { currentCard, type CardContext } from './teams-card.js';
-import { TeamsIdentities } from './teams-identity.js';
-import { TeamsRefs, type CardCopy } from './teams-refs.js';
-import { handleCardAction } from './teams-actions.js';
+import type { Config } from '../../../config.js';
+import { ConfigError } from '../../../errors.js';
+import type { Metrics } from '../../../metrics.js';
+import type { ApprovalRequest } from '../../request.js';
+import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
+import type { ApprovalChannel } from '../channel.js';
+import { createTeamsBot, MESSAGING_ENDPOINT, precheckInbound, type TeamsBot } from './bot.js';
+import { cloudEnvironment, defaultServiceUrl as cloudServiceUrl } from './cloud.js';
+import { currentCard, type CardContext } from './card.js';
+import { TeamsIdentities } from './identity.js';
+import { TeamsRefs, type CardCopy } from './refs.js';
+import { handleCardAction } from './actions.js';
+import { activityTenant, captureActivity } from './capture.js';
+import { teamsCredentials } from './credentials.js';
+import { ConnectorCaller, statusOf, type RetryPolicy } from './delivery.js';
+import { approverUserIds, TeamsRoster, type RosterMember } from './roster.js';
+import { cardTargets, type Target } from './targets.js';
 
 /** Card copies outlive their request by this long, so late updates (an expiry seen after a restart) still find them. */
 const COPY_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -34,6 +40,19 @@ export interface TeamsChannelDeps {
   readonly serviceUrl?: string | undefined;
   /** Test seam: outbound token source (Microsoft's MSAL refuses local endpoints). */
   readonly token?: TokenProvider | undefined;
+  /** Test seam: shorter retry delays. */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+}
+
+/** A conversation the bot was added to or heard from, for the console ("set teams.conversation_id to …"). */
+export interface KnownConversation {
+  readonly conversation_id: string;
+  readonly conversation_type: string;
+  readonly team_name?: string | undefined;
+  readonly channel_name?: string | undefined;
+  readonly captured_at: string;
+  /** This is teams.conversation_id: cards go here. */
+  readonly configured: boolean;
 }
 
 export interface InboundRequest {
@@ -53,17 +72,11 @@ export interface TeamsChannel extends ApprovalChannel {
   handleActivity(request: InboundRequest): Promise<InboundResponse>;
   /** The underlying Teams SDK app (for tests and diagnostics). */
   readonly app: App;
+  /** teams.conversation_id, when set. */
+  readonly configuredConversationId: string | undefined;
+  /** Channels and group chats the bot knows (personal chats are left out: they identify people). */
+  knownConversations(): Promise<KnownConversation[]>;
   close(): Promise<void>;
-}
-
-function conversationKey(activity: Activity): string {
-  const channelId = (activity.channelData as { channel?: { id?: string } } | undefined)?.channel?.id;
-  // A channel thread's id is "<channel>;messageid=<root>": the channel itself is where new cards go.
-  return channelId ?? activity.conversation.id.split(';')[0]!;
-}
-
-function activityTenant(activity: Activity): string | undefined {
-  return (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? activity.conversation?.tenantId;
 }
 
 export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
@@ -72,13 +85,20 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
   if (config.auth && !config.app_id) {
     throw new ConfigError('teams.app_id is empty: set it (or PGWARDEN_TEAMS_APP_ID) to the Azure Bot app id, or set teams.auth: false for local development only');
   }
+  // Fails fast with every credential problem at once; a test token provider stands in for the credential itself.
+  const credentials = teamsCredentials(config, { tokenProvided: deps.token !== undefined });
   if (!config.auth) log.warn('teams.auth is false: /api/messages accepts activities without a Bot Framework token; use this only for local development');
-  const cloud = deps.cloud ?? resolveCloud(config.cloud);
-  const defaultServiceUrl = (deps.serviceUrl ?? config.service_url ?? DEFAULT_SERVICE_URL).replace(/\/+$/, '');
+  if (!config.conversation_id && !config.personal_chats) {
+    log.warn('teams is enabled but has nowhere to post approval cards: set teams.conversation_id (PGWARDEN_TEAMS_CONVERSATION_ID; pgwarden logs the id, and the console shows it, once the bot is added to a channel) or teams.personal_chats: true');
+  }
+  const cloud = deps.cloud ?? cloudEnvironment(config.cloud);
+  const configuredServiceUrl = deps.serviceUrl ?? config.service_url ?? cloudServiceUrl(config.cloud);
+  if (!configuredServiceUrl) throw new ConfigError(`teams.service_url is required for teams.cloud: ${config.cloud} (Microsoft publishes no default Bot Connector URL there); copy the serviceUrl of an activity the bot received`);
+  const defaultServiceUrl = configuredServiceUrl.replace(/\/+$/, '');
   const bot: TeamsBot = createTeamsBot({
     appId: config.app_id,
-    appPassword: config.app_password,
-    tenantId: config.tenant_id,
+    credentials,
+    tenantId: config.tenant_id!,
     auth: config.auth,
     cloud,
     serviceUrl: defaultServiceUrl,
@@ -87,26 +107,41 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
   });
   const refs = new TeamsRefs(deps.store);
   const identities = new TeamsIdentities(config.identities);
+  const roster = new TeamsRoster({ store: deps.store, ttlMs: config.lookup_ttl, logger: log });
   const failed = () => deps.metrics?.channelDeliveryFailures.inc({ channel: 'teams' });
   const api = (serviceUrl: string) => bot.app.api.clone({ serviceUrl });
+  const caller = new ConnectorCaller({
+    policy: deps.retry,
+    onFailure: (status) => deps.metrics?.teamsApiFailures.inc({ status }),
+    onRetry: (info) => log.warn(info, 'teams: Bot Connector call failed; retrying'),
+  });
 
-  /** MRIs of the request's approvers, for refresh.userIds: the "29:" ids the bot has seen, then "8:orgid:<aad>" for the rest. */
+  /**
+   * The approvers' "29:" ids for refresh.userIds: members of the configured conversation's roster, then users the bot
+   * has seen, whose Entra object id or UPN teams.identities maps to an approver; without duplicates.
+   */
   async function refreshUserIds(request: ApprovalRequest): Promise<string[]> {
-    const aadIds = new Set(identities.aadIdsFor(request.approvers));
-    const upns = new Set(identities.upnsFor(request.approvers));
-    const ids: string[] = [];
-    for (const user of await refs.users()) {
-      if (aadIds.has(user.aad_object_id.toLowerCase()) || (user.upn && upns.has(user.upn.toLowerCase()))) {
-        ids.push(user.id);
-        aadIds.add(user.aad_object_id.toLowerCase());
+    const candidates: RosterMember[] = [];
+    if (config.conversation_id) {
+      const ref = await refs.conversation(config.conversation_id);
+      const serviceUrl = config.service_url ?? ref?.service_url ?? defaultServiceUrl;
+      try {
+        const conversations = api(serviceUrl).conversations;
+        const conversationId = config.conversation_id;
+        // In the conversation's queue like every other call: retried when throttled, and fetched once when cards race.
+        candidates.push(...(await caller.run({ conversationId, what: 'read roster', idempotent: true }, () => roster.members(conversationId, conversations))));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, conversation_id: config.conversation_id }, 'teams: could not read the conversation roster; approvers the bot has not seen yet use "Refresh card"');
       }
     }
-    for (const aad of aadIds) ids.push(`8:orgid:${aad}`);
-    return [...new Set(ids)];
+    for (const user of await refs.users()) {
+      candidates.push({ id: user.id, aad_object_id: user.aad_object_id.toLowerCase(), upn: (user.upn ?? (await roster.cachedUpn(user.aad_object_id)))?.toLowerCase() });
+    }
+    return approverUserIds(request.approvers, identities, candidates);
   }
 
   async function cardContext(request: ApprovalRequest): Promise<CardContext> {
-    return { publicUrl: deps.publicUrl, refreshUserIds: await refreshUserIds(request), redactLiterals: deps.redactLiterals ?? false };
+    return { publicUrl: deps.publicUrl, refreshUserIds: request.status === 'pending' ? await refreshUserIds(request) : [], redactLiterals: deps.redactLiterals ?? false };
   }
 
   function message(card: object, summary: string): IMessageActivityInput {
@@ -117,60 +152,35 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     } as unknown as IMessageActivityInput;
   }
 
-  /** Conversations a new request's card goes to: the configured channel, and each approver's personal chat when enabled. */
-  async function targets(request: ApprovalRequest): Promise<{ conversationId: string; serviceUrl: string }[]> {
-    const out = new Map<string, string>();
-    if (config.conversation_id) {
-      const ref = await refs.conversation(config.conversation_id);
-      out.set(config.conversation_id, config.service_url ?? ref?.service_url ?? defaultServiceUrl);
-    }
-    if (config.personal_chats) {
-      const aadIds = new Set(identities.aadIdsFor(request.approvers));
-      const upns = new Set(identities.upnsFor(request.approvers));
-      for (const user of await refs.users()) {
-        const wanted = aadIds.has(user.aad_object_id.toLowerCase()) || (user.upn !== undefined && upns.has(user.upn.toLowerCase()));
-        if (!wanted) continue;
-        aadIds.delete(user.aad_object_id.toLowerCase());
-        let conversationId = user.personal_conversation_id;
-        if (!conversationId) {
-          try {
-            // Proactive 1:1 chat: allowed once the app is installed for the user (the bot has seen them).
-            const created = await api(user.service_url).conversations.create({
-              members: [{ id: user.id, name: user.name ?? '', role: 'user' }],
-              tenantId: user.tenant_id ?? config.tenant_id,
-              isGroup: false,
-              bot: { id: config.app_id, name: 'pgwarden', role: 'bot' },
-            } as never);
-            conversationId = created.id;
-            await refs.saveUser({ ...user, personal_conversation_id: conversationId });
-          } catch (err) {
-            failed();
-            log.warn({ err: (err as Error).message, request_id: request.id }, 'teams: could not open a personal chat with an approver');
-            continue;
-          }
-        }
-        out.set(conversationId, user.service_url);
-      }
-      for (const aad of aadIds) {
-        log.info({ request_id: request.id, aad_object_id: aad }, 'teams: no personal chat with this approver yet: they must install the pgwarden app or message the bot once');
-      }
-    }
-    return [...out].map(([conversationId, serviceUrl]) => ({ conversationId, serviceUrl }));
-  }
-
-  async function putCard(copy: CardCopy, request: ApprovalRequest): Promise<void> {
-    const card = currentCard(request, await cardContext(request));
-    await api(copy.service_url).conversations.activities(copy.conversation_id).update(copy.activity_id, message(card, summaryOf(request)));
-  }
-
   function summaryOf(request: ApprovalRequest): string {
     return request.status === 'pending' ? `Approval needed: ${request.categories.join(', ')} on ${request.database}` : `Request ${request.id}: ${request.status}`;
   }
 
+  async function putCard(copy: CardCopy, request: ApprovalRequest): Promise<void> {
+    const card = currentCard(request, await cardContext(request));
+    await caller.run({ conversationId: copy.conversation_id, what: 'update card', idempotent: true }, () =>
+      api(copy.service_url).conversations.activities(copy.conversation_id).update(copy.activity_id, message(card, summaryOf(request))),
+    );
+  }
+
   async function requested(request: ApprovalRequest): Promise<void> {
-    let sendTo: { conversationId: string; serviceUrl: string }[];
+    let sendTo: Target[];
     try {
-      sendTo = await targets(request);
+      sendTo = await cardTargets(request, {
+        conversationId: config.conversation_id,
+        configuredServiceUrl: config.service_url,
+        defaultServiceUrl,
+        personalChats: config.personal_chats,
+        appId: config.app_id,
+        tenantId: config.tenant_id!,
+        refs,
+        roster,
+        identities,
+        caller,
+        createConversation: (serviceUrl, params) => api(serviceUrl).conversations.create(params as never),
+        onFailure: failed,
+        logger: log,
+      });
     } catch (err) {
       failed();
       log.error({ err: (err as Error).message, request_id: request.id }, 'teams: could not resolve where to post the card');
@@ -185,7 +195,9 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     await Promise.all(
       sendTo.map(async (target) => {
         try {
-          const sent = await api(target.serviceUrl).conversations.activities(target.conversationId).create(message(card, summaryOf(request)));
+          const sent = await caller.run({ conversationId: target.conversationId, what: 'post card', idempotent: false }, () =>
+            api(target.serviceUrl).conversations.activities(target.conversationId).create(message(card, summaryOf(request))),
+          );
           const copy: CardCopy = { conversation_id: target.conversationId, activity_id: sent.id, service_url: target.serviceUrl };
           await refs.saveCopy(request.id, copy, ttl);
           // A decision can land while we were posting; updated() may have run before this copy was recorded.
@@ -193,7 +205,7 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
           if (now && now.status !== 'pending') await putCard(copy, now);
         } catch (err) {
           failed();
-          log.error({ err: (err as Error).message, request_id: request.id, conversation_id: target.conversationId }, 'teams: posting the approval card failed');
+          log.error({ err: (err as Error).message, status: statusOf(err), request_id: request.id, conversation_id: target.conversationId }, 'teams: posting the approval card failed');
         }
       }),
     );
@@ -214,41 +226,10 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
           await putCard(copy, request);
         } catch (err) {
           failed();
-          log.error({ err: (err as Error).message, request_id: request.id, conversation_id: copy.conversation_id }, 'teams: updating a card failed');
+          log.error({ err: (err as Error).message, status: statusOf(err), request_id: request.id, conversation_id: copy.conversation_id }, 'teams: updating a card failed');
         }
       }),
     );
-  }
-
-  /** Remembers where the bot can talk and who it talked to: install, channel messages, personal chats, clicks. */
-  async function capture(activity: Activity): Promise<void> {
-    if (!activity.conversation?.id || !activity.serviceUrl) return;
-    const type = activity.conversation.conversationType ?? 'personal';
-    const tenant = activityTenant(activity);
-    const conversationId = type === 'personal' ? activity.conversation.id : conversationKey(activity);
-    const from = activity.from;
-    const ref = {
-      conversation_id: conversationId,
-      service_url: activity.serviceUrl.replace(/\/+$/, ''),
-      conversation_type: type,
-      tenant_id: tenant,
-      user_aad_object_id: type === 'personal' ? from?.aadObjectId : undefined,
-    };
-    const before = await refs.conversation(conversationId);
-    if (!before || before.service_url !== ref.service_url || before.tenant_id !== ref.tenant_id) {
-      await refs.saveConversation({ ...ref, captured_at: new Date().toISOString() });
-      log.info({ conversation_id: conversationId, conversation_type: type }, 'teams: conversation reference stored');
-    }
-    if (from?.aadObjectId && from.role !== 'bot') {
-      await refs.saveUser({
-        id: from.id,
-        aad_object_id: from.aadObjectId,
-        name: from.name,
-        service_url: ref.service_url,
-        tenant_id: tenant,
-        personal_conversation_id: type === 'personal' ? activity.conversation.id : undefined,
-      });
-    }
   }
 
   bot.app.use(async (ctx: IActivityContext) => {
@@ -258,7 +239,7 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     const foreignTenant = Boolean(config.tenant_id && tenant && tenant.toLowerCase() !== config.tenant_id.toLowerCase());
     if (!foreignTenant) {
       try {
-        await capture(activity);
+        await captureActivity(activity, refs, log, config.conversation_id);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'teams: could not store the conversation reference');
       }
@@ -268,7 +249,7 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
         store: deps.store,
         decide: deps.decide,
         identities,
-        refs,
+        roster,
         cardContext,
         logger: log,
         foreignTenant,
@@ -290,6 +271,21 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     app: bot.app,
     requested,
     updated,
+    configuredConversationId: config.conversation_id,
+    async knownConversations(): Promise<KnownConversation[]> {
+      const all = await refs.conversations();
+      return all
+        .filter((c) => c.conversation_type !== 'personal')
+        .map((c) => ({
+          conversation_id: c.conversation_id,
+          conversation_type: c.conversation_type,
+          team_name: c.team_name,
+          channel_name: c.channel_name,
+          captured_at: c.captured_at,
+          configured: c.conversation_id === config.conversation_id,
+        }))
+        .sort((a, b) => b.captured_at.localeCompare(a.captured_at));
+    },
     async handleActivity(request: InboundRequest): Promise<InboundResponse> {
       if (config.auth) {
         const refusal = precheckInbound(request.headers, request.body, cloud);
@@ -309,4 +305,3 @@ export function createTeamsChannel(deps: TeamsChannelDeps): TeamsChannel {
     },
   };
 }
-

@@ -1,10 +1,11 @@
 // Adaptive Card 1.5 views of an approval request for Teams: the shared card, the approver's view with buttons, and the result card.
 import type { IAdaptiveCard, IExecuteAction, IRefreshDefinition } from '@microsoft/teams.cards';
-import type { ApprovalRequest } from '../request.js';
-import { formatDuration } from '../../units.js';
-import { approvalUrl } from '../notice.js';
-import { describeAuth, describeRequester } from '../identity.js';
-import { cutToJsonBytes, formatUtc, jsonBytes, preserveWhitespace } from './teams-text.js';
+import type { ApprovalRequest } from '../../request.js';
+import { formatDuration } from '../../../units.js';
+import { approvalUrl } from '../../notice.js';
+import { cardTime, cutToJsonBytes, fitList, fitText, formatUtc, jsonBytes, preserveWhitespace } from './text.js';
+import { truncationNote } from '../../stored-text.js';
+import { describeAuth, describeRequester } from '../../identity.js';
 
 /**
  * Verbs of every Action.Execute on our cards. Teams only delivers an `adaptiveCard/action` invoke for an
@@ -23,6 +24,23 @@ export const TEAMS_MESSAGE_LIMIT = 28 * 1024;
 export const CARD_BUDGET = 26 * 1024;
 /** Teams refreshes user-specific views automatically for at most 60 listed users. */
 export const MAX_REFRESH_USERS = 60;
+
+/**
+ * Byte budgets (of JSON) per field, so that no one field can crowd out the rest: a DROP of 4,000 tables once made a
+ * 126 KB card because only the statement was budgeted. Whatever is cut ends "… N more, see console".
+ */
+export const FIELD_BUDGET = {
+  /** user, application, address, owner, database, rule id, categories. */
+  short: 512,
+  /** the rule's reason, the agent's stated reason, the withdrawal reason. */
+  reason: 2048,
+  tables: 2048,
+  approvers: 1024,
+  /** each approver's reason on the result card. */
+  decisionReason: 1024,
+} as const;
+/** Decisions listed on a result card; more (a large quorum) are counted, and the console lists them all. */
+export const MAX_DECISIONS_SHOWN = 10;
 
 export interface CardContext {
   /** Base URL of the pgwarden console, linked from the card. */
@@ -46,12 +64,18 @@ function run(text: string, extra: Element = {}): Element {
   return { type: 'TextRun', text, ...extra };
 }
 
-function field(label: string, value: string): Element {
-  return { type: 'RichTextBlock', spacing: 'None', inlines: [run(`${label}: `, { weight: 'Bolder' }), run(value)] };
+function field(label: string, value: string, budget: number = FIELD_BUDGET.short): Element {
+  return { type: 'RichTextBlock', spacing: 'None', inlines: [run(`${label}: `, { weight: 'Bolder' }), run(fitText(value, budget))] };
 }
 
+/** A time in each viewer's own locale and time zone (Adaptive Card DATE/TIME functions need a TextBlock). */
+function timeField(label: string, iso: string | null | undefined): Element {
+  return { type: 'TextBlock', text: `**${label}:** ${cardTime(iso)}`, spacing: 'None', wrap: true };
+}
+
+/** Section headings use the `heading` style (Adaptive Cards 1.5), which screen readers announce as headings. */
 function heading(text: string): Element {
-  return { type: 'TextBlock', text, weight: 'Bolder', spacing: 'Medium', wrap: true };
+  return { type: 'TextBlock', text, style: 'heading', weight: 'Bolder', spacing: 'Medium', wrap: true };
 }
 
 function noticeBlock(notice: CardNotice): Element {
@@ -130,16 +154,17 @@ function codeLines(text: string, budget: number, id: string, publicUrl: string):
   return { elements, bytes: used };
 }
 
+/** The heading (a TextBlock, read as markdown): only closed-set words here; client-chosen names go in plain text runs below. */
 function title(request: ApprovalRequest): string {
   const what = request.categories.length > 0 ? request.categories.join(', ') : 'statement';
-  return `Approval needed: ${what} on ${request.database}`;
+  return `Approval needed: ${what}`;
 }
 
 function votesLine(request: ApprovalRequest): Element | null {
   const approvals = request.decisions.filter((d) => d.decision === 'approve');
   if (request.quorum <= 1 && approvals.length === 0) return null;
-  const who = approvals.map((d) => d.by).join(', ');
-  return field('Approvals', `${approvals.length} of ${request.quorum}${who ? ` (${who})` : ''}`);
+  const who = fitList(approvals.map((d) => d.by), FIELD_BUDGET.approvers);
+  return field('Approvals', `${approvals.length} of ${request.quorum}${who ? ` (${who})` : ''}`, FIELD_BUDGET.approvers + 64);
 }
 
 interface Sections {
@@ -149,7 +174,7 @@ interface Sections {
   readonly when: Element[];
 }
 
-function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: string, headerText: string, extraHeader: Element[]): Sections {
+function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: string, headerText: string, extraHeader: Element[], headerTime?: string): Sections {
   const actor = request.actor;
   const who: Element[] = [
     heading('Who'),
@@ -163,17 +188,17 @@ function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: strin
   const why: Element[] = [
     heading('Why'),
     field('Rule', request.rule ?? '(defaults)'),
-    field('Rule reason', request.ruleReason),
+    field('Rule reason', request.ruleReason, FIELD_BUDGET.reason),
     field('Categories', request.categories.join(', ') || '(none)'),
-    field('Tables', request.tables.join(', ') || '(none)'),
-    field("Agent's stated reason", request.statedReason ?? '(none given)'),
+    field('Tables', fitList(request.tables, FIELD_BUDGET.tables) || '(none)', FIELD_BUDGET.tables + 64),
+    field("Agent's stated reason", request.statedReason ?? '(none given)', FIELD_BUDGET.reason),
   ];
-  const approvers = request.groups.length > 0 ? request.groups.join(', ') : request.approvers.join(', ');
+  const approvers = fitList(request.groups.length > 0 ? request.groups : request.approvers, FIELD_BUDGET.approvers);
   const when: Element[] = [
     heading('When'),
-    field('Requested', formatUtc(request.createdAt)),
-    field('Expires', formatUtc(request.expiresAt)),
-    field('Approvers', `${approvers || '(none)'} — ${request.quorum} needed`),
+    timeField('Requested', request.createdAt),
+    timeField('Expires', request.expiresAt),
+    field('Approvers', `${approvers || '(none)'} — ${request.quorum} needed`, FIELD_BUDGET.approvers + 64),
   ];
   const header: Element[] = [
     {
@@ -181,7 +206,8 @@ function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: strin
       style: headerStyle,
       bleed: true,
       items: [
-        { type: 'TextBlock', text: headerText, weight: 'Bolder', size: 'Medium', wrap: true },
+        { type: 'TextBlock', text: headerText, style: 'heading', weight: 'Bolder', size: 'Medium', wrap: true },
+        ...(headerTime ? [{ type: 'TextBlock', text: cardTime(headerTime), spacing: 'None', size: 'Small', wrap: true }] : []),
         { type: 'TextBlock', text: `Request ${request.id}`, isSubtle: true, spacing: 'None', size: 'Small', wrap: true },
         ...extraHeader,
       ],
@@ -195,6 +221,10 @@ interface Layout {
   readonly ctx: CardContext;
   readonly headerStyle: string;
   readonly headerText: string;
+  /** Plain text for notifications and clients without cards (times in UTC: the DATE/TIME functions are not rendered there). */
+  readonly fallbackText?: string;
+  /** When the outcome happened, shown under the heading in the viewer's locale. */
+  readonly headerTime?: string | undefined;
   readonly extraHeader: Element[];
   readonly notice?: CardNotice | undefined;
   readonly tail: Element[];
@@ -204,7 +234,7 @@ interface Layout {
 
 function assemble(layout: Layout, statement: Element[], normalized: Element[]): IAdaptiveCard {
   const { request, ctx } = layout;
-  const s = sections(request, ctx, layout.headerStyle, layout.headerText, layout.extraHeader);
+  const s = sections(request, ctx, layout.headerStyle, layout.headerText, layout.extraHeader, layout.headerTime);
   const what: Element[] = [heading(ctx.redactLiterals ? 'What (literals redacted)' : 'What'), ...statement];
   if (normalized.length > 0) what.push({ type: 'TextBlock', text: 'Normalized form', isSubtle: true, size: 'Small', spacing: 'Small' }, ...normalized);
   const body = [
@@ -221,7 +251,7 @@ function assemble(layout: Layout, statement: Element[], normalized: Element[]): 
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
-    fallbackText: `${layout.headerText} (request ${request.id})`,
+    fallbackText: `${layout.fallbackText ?? layout.headerText} (request ${request.id})`,
     msteams: { width: 'Full' },
     body,
   };
@@ -235,7 +265,7 @@ function render(layout: Layout): IAdaptiveCard {
   const { request, ctx } = layout;
   const fixed = jsonBytes(assemble(layout, [], []));
   let left = CARD_BUDGET - fixed - 64;
-  const primaryText = ctx.redactLiterals ? request.normalized : request.sql;
+  const primaryText = [ctx.redactLiterals ? request.normalized : request.sql, truncationNote(request)].filter(Boolean).join('\n');
   const showNormalized = !ctx.redactLiterals && request.normalized !== '' && request.normalized !== request.sql;
   const primaryBudget = showNormalized ? Math.floor(left * 0.7) : left;
   const primary = codeLines(primaryText, Math.max(primaryBudget, 0), request.id, ctx.publicUrl);
@@ -284,6 +314,16 @@ export function requestCard(request: ApprovalRequest, ctx: CardContext, options:
     );
   } else {
     tail.push({ type: 'TextBlock', text: 'Approvers see Approve and Deny here (use "Refresh card" if they do not appear).', isSubtle: true, size: 'Small', wrap: true });
+    if (ctx.refreshUserIds.length > MAX_REFRESH_USERS) {
+      // Teams refreshes automatically for 60 listed users only; the others get their view on demand.
+      tail.push({
+        type: 'TextBlock',
+        text: `More than ${MAX_REFRESH_USERS} approvers: if the buttons do not appear for you, use "Refresh card" from the message menu, or decide in the console.`,
+        isSubtle: true,
+        size: 'Small',
+        wrap: true,
+      });
+    }
   }
   return render({
     request,
@@ -300,31 +340,48 @@ export function requestCard(request: ApprovalRequest, ctx: CardContext, options:
 
 const OUTCOME_STYLE: Record<string, string> = { approved: 'good', denied: 'attention', expired: 'warning', withdrawn: 'emphasis' };
 
-/** "Approved by alice at 2026-05-01 10:32:05 UTC" and friends. */
+/** When the request reached its state (the decision, the expiry, the withdrawal). */
+function settledAt(request: ApprovalRequest): string | null {
+  const last = request.decisions.at(-1);
+  if (request.status === 'expired') return request.decidedAt ?? request.expiresAt;
+  if (request.status === 'denied') return request.decidedAt ?? request.decisions.find((d) => d.decision === 'deny')?.at ?? null;
+  return request.decidedAt ?? last?.at ?? null;
+}
+
+/** "Approved by alice@example.com" and friends: the result card's heading (its time follows, localised, below it). */
 export function outcomeText(request: ApprovalRequest): string {
   const last = request.decisions.at(-1);
   const approvers = request.decisions.filter((d) => d.decision === 'approve').map((d) => d.by);
   switch (request.status) {
     case 'approved':
-      return `Approved by ${approvers.join(', ') || last?.by || 'unknown'} at ${formatUtc(request.decidedAt ?? last?.at)}`;
-    case 'denied': {
-      const denial = request.decisions.find((d) => d.decision === 'deny');
-      return `Denied by ${denial?.by ?? 'unknown'} at ${formatUtc(request.decidedAt ?? denial?.at)}`;
-    }
+      return `Approved by ${fitList(approvers, FIELD_BUDGET.approvers) || last?.by || 'unknown'}`;
+    case 'denied':
+      return `Denied by ${request.decisions.find((d) => d.decision === 'deny')?.by ?? 'unknown'}`;
     case 'expired':
-      return `Expired at ${formatUtc(request.decidedAt ?? request.expiresAt)} — nobody decided in time`;
+      return 'Expired — nobody decided in time';
     case 'withdrawn':
-      return `Withdrawn at ${formatUtc(request.decidedAt)} (${request.withdrawnReason ?? 'client went away'})`;
+      return `Withdrawn (${fitText(request.withdrawnReason ?? 'client went away', FIELD_BUDGET.short)})`;
     default:
-      return `Pending (expires ${formatUtc(request.expiresAt)})`;
+      return 'Pending';
   }
+}
+
+/** The outcome with its time in UTC, for plain-text places (notifications, fallbackText): "Approved by alice at 2026-05-01 10:32:05 UTC". */
+export function outcomeSummary(request: ApprovalRequest): string {
+  return `${outcomeText(request)} at ${formatUtc(settledAt(request))}`;
 }
 
 /** The card every copy becomes once the request is decided, expired or withdrawn. No buttons, no refresh. */
 export function resultCard(request: ApprovalRequest, ctx: CardContext, notice?: CardNotice): IAdaptiveCard {
-  const decisions: Element[] = request.decisions.map((d) =>
-    field(`${d.decision === 'approve' ? 'Approved' : 'Denied'} by ${d.by} at ${formatUtc(d.at)}${d.via ? ` via ${d.via}` : ''}`, d.reason || '(no reason given)'),
-  );
+  const shown = request.decisions.slice(0, MAX_DECISIONS_SHOWN);
+  const decisions: Element[] = [];
+  for (const d of shown) {
+    decisions.push(field(`${d.decision === 'approve' ? 'Approved' : 'Denied'} by ${d.by}${d.via ? ` via ${d.via}` : ''}`, d.reason || '(no reason given)', FIELD_BUDGET.decisionReason));
+    decisions.push({ type: 'TextBlock', text: cardTime(d.at), isSubtle: true, spacing: 'None', size: 'Small', wrap: true });
+  }
+  if (request.decisions.length > shown.length) {
+    decisions.push({ type: 'TextBlock', text: `… and ${request.decisions.length - shown.length} more decisions, see console`, isSubtle: true, spacing: 'None', size: 'Small', wrap: true });
+  }
   const scope = request.decisions.find((d) => d.decision === 'approve' && d.scope === 'fingerprint');
   if (scope && request.status === 'approved') {
     decisions.push(field('Scope', `same-shape statements from this agent for ${formatDuration(request.grantTtlMs)}`));
@@ -334,6 +391,8 @@ export function resultCard(request: ApprovalRequest, ctx: CardContext, notice?: 
     ctx: { ...ctx, refreshUserIds: [] },
     headerStyle: OUTCOME_STYLE[request.status] ?? 'emphasis',
     headerText: outcomeText(request),
+    fallbackText: outcomeSummary(request),
+    headerTime: settledAt(request) ?? undefined,
     extraHeader: decisions,
     notice,
     tail: [],
