@@ -127,7 +127,7 @@ export const configSchema = z
           .object({
             /** The agent's human owner, who may never approve its requests. */
             owner: z.string().trim().min(1).optional(),
-            groups: z.array(z.string().min(1)).default([]),
+            groups: z.array(z.string().min(1)).optional(),
             /** SCRAM-SHA-256 verifier from `pgwarden passwd NAME` (routes with auth scram). */
             scram: scramVerifier.optional(),
             upstream: upstreamCredential.optional(),

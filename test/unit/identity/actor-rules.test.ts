@@ -75,7 +75,7 @@ describe('requester and its description', () => {
   });
 
   it('puts identity, groups and auth in the API shape (passthrough defaults for old records)', () => {
-    const shape = toApiJson({ actor: { user: 'u', application: '', address: '' }, decisions: [], categories: [], tables: [], approvers: [], groups: [], scopes: [] } as never);
+    const shape = toApiJson({ sql: '', normalized: '', actor: { user: 'u', application: '', address: '' }, decisions: [], categories: [], tables: [], approvers: [], groups: [], scopes: [] } as never);
     expect(shape.actor).toEqual({ user: 'u', application: '', address: '', owner: null, identity: 'u', groups: [], auth: 'passthrough' });
   });
 });
