@@ -4,11 +4,12 @@
 // identity, under an application_name that names it so pg_stat_activity and pgaudit show who it is.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { AuthError } from '../errors.js';
+import { AuthError, IdentityConnectionLimitError } from '../errors.js';
 import type { Actor } from '../policy/verdict.js';
 import { serverEndPointHash } from './auth/scram.js';
 import type { Login } from './auth/login.js';
 import { loginUpstream, UpstreamLoginError } from './auth/upstream-login.js';
+import type { IdentityConnections } from './auth/throttle.js';
 import { encodeStartup } from './startup.js';
 import { isTls, startUpstream, type UpstreamTarget } from './upstream.js';
 
@@ -87,5 +88,29 @@ export async function openSessionUpstream(
     // The reason names the upstream role: operators read it here, the client gets the generic error.
     log.logger.warn({ conn: log.connectionId, identity: login.identity, upstream: target.display, sqlstate: err.sqlstate, why: err.message }, 'upstream login with the mapped credential failed');
     throw AuthError.upstreamRefused(login.identity);
+  }
+}
+
+/** A session's place in its identity's connection limit: taken once the identity is proven, given back at close. */
+export class IdentitySlot {
+  private held: string | null = null;
+
+  constructor(
+    private readonly counter: IdentityConnections | undefined,
+    private readonly facts: IdentityFacts | undefined,
+  ) {}
+
+  /** Null when taken (or nothing is counted); the error to send when the identity is at its limit. */
+  take(identity: string): IdentityConnectionLimitError | null {
+    if (!this.counter || this.held !== null) return null;
+    const max = this.facts?.maxConnections(identity) ?? 0;
+    if (!this.counter.acquire(identity, max)) return new IdentityConnectionLimitError(identity, max);
+    this.held = identity;
+    return null;
+  }
+
+  release(): void {
+    if (this.held !== null) this.counter?.release(this.held);
+    this.held = null;
   }
 }

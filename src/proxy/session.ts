@@ -2,7 +2,7 @@
 // the pipeline. Owns both sockets; every close has a CloseReason.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { AuthError, ConnectionLimitError, IdentityConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import { AuthError, ConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
@@ -16,7 +16,7 @@ import { sendOneShot, type UpstreamTarget } from './upstream.js';
 import type { StartupMessage } from './startup-phase.js';
 import type { Login } from './auth/login.js';
 import type { IdentityConnections } from './auth/throttle.js';
-import { clientApplicationName, openSessionUpstream, sessionActor, type IdentityFacts } from './session-upstream.js';
+import { clientApplicationName, IdentitySlot, openSessionUpstream, sessionActor, type IdentityFacts } from './session-upstream.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { BackendRelay, type InspectResult } from './relay.js';
 import { Pipeline } from './pipeline.js';
@@ -64,8 +64,8 @@ export class Session {
   private login: Login | null = null;
   /** The upstream offered SCRAM-SHA-256-PLUS and the client was shown the offer without it (passthrough). */
   private bindingStripped = false;
-  /** The identity counted in identityConnections, released at close. */
-  private countedIdentity: string | null = null;
+  /** This session's place in its identity's connection limit. */
+  private readonly slot: IdentitySlot;
   private readonly framer: Framer;
   private readonly relay: BackendRelay;
   private readonly pipeline: Pipeline;
@@ -84,6 +84,7 @@ export class Session {
     id: string,
   ) {
     this.id = id;
+    this.slot = new IdentitySlot(deps.identityConnections, deps.identities);
     this.framer = new Framer(deps.options.maxStartupMessageSize);
     this.relay = new BackendRelay(
       { wantsWhole: (code) => this.wantsWhole(code), inspect: (code, msg) => this.inspectBackend(code, msg) },
@@ -212,7 +213,8 @@ export class Session {
     for (const [k, v] of packet.params) if (!k.startsWith('_pq_.')) params.set(k, v);
     this.actor = sessionActor(params, this.login, this.deps.identities, this.client.remoteAddress ?? '');
     this.database = params.get('database') ?? params.get('user') ?? '';
-    if (this.login && !this.countIdentity()) return this.fatal(new IdentityConnectionLimitError(this.login.identity, this.deps.identities?.maxConnections(this.login.identity) ?? 0), CloseReason.tooManyConnections);
+    const refused = this.login ? this.slot.take(this.login.identity) : null;
+    if (refused) return this.fatal(refused, CloseReason.tooManyConnections);
     this.state = SessionState.connecting;
     this.startupBuf = rest;
     const started = process.hrtime.bigint();
@@ -329,16 +331,9 @@ export class Session {
     if (this.login) return null;
     this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'success' });
     // Passthrough names are counted once the server accepted them: an unauthenticated client cannot use up another's quota.
-    return this.countIdentity() ? null : new IdentityConnectionLimitError(this.actor.user, this.deps.identities?.maxConnections(this.actor.user) ?? 0);
+    return this.slot.take(this.actor.user);
   }
 
-  private countIdentity(): boolean {
-    const identity = this.actor.identity ?? this.actor.user;
-    const counter = this.deps.identityConnections;
-    if (!counter || !counter.acquire(identity, this.deps.identities?.maxConnections(identity) ?? 0)) return counter === undefined;
-    this.countedIdentity = identity;
-    return true;
-  }
 
   private writeClient(pieces: Buffer[]): void {
     if (this.client.destroyed) return;
@@ -376,7 +371,7 @@ export class Session {
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.pipeline.clientGone();
     if (this.clientKey) this.deps.cancelKeys.unregister(this.clientKey.pid, this.clientKey.secret);
-    if (this.countedIdentity !== null) this.deps.identityConnections?.release(this.countedIdentity);
+    this.slot.release();
     const up = this.upstream;
     if (up && !up.destroyed) {
       // Terminate lets the server end the backend at once instead of noticing a dead socket later.
