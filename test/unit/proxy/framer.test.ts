@@ -66,7 +66,7 @@ describe('BackendRelay', () => {
         const out: Buffer[] = [];
         const inspected: Buffer[] = [];
         const relay = new BackendRelay(
-          { wantsWhole: (code) => code === 0x5a || code === 0x4e, inspect: (_c, m) => (inspected.push(Buffer.from(m)), 'pass') },
+          { header: (code: number) => code === 0x5a || code === 0x4e, inspect: (_c, m) => (inspected.push(Buffer.from(m)), 'pass') },
           (pieces) => out.push(...pieces.map((p) => Buffer.from(p))),
         );
         for (const chunk of splitAt(stream, cuts)) relay.push(chunk);
@@ -81,7 +81,7 @@ describe('BackendRelay', () => {
     const z = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
     const d = Buffer.from([0x44, 0, 0, 0, 8, 1, 2, 3, 4]);
     const out: Buffer[] = [];
-    const relay = new BackendRelay({ wantsWhole: (c) => c === 0x5a, inspect: () => Buffer.from('REPL') }, (p) => out.push(...p.map((x) => Buffer.from(x))));
+    const relay = new BackendRelay({ header: (c: number) => c === 0x5a, inspect: () => Buffer.from('REPL') }, (p) => out.push(...p.map((x) => Buffer.from(x))));
     relay.push(d.subarray(0, 6));
     relay.inject(Buffer.from('NOTE'));
     relay.push(Buffer.concat([d.subarray(6), z]));
