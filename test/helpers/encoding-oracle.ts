@@ -10,11 +10,11 @@ export interface Disagreement {
 }
 
 /** Every byte sequence worth comparing for `encoding`: lone high bytes, every lead × trail pair, and the longer forms. */
-export function sequencesOf(encoding: string): Buffer[] {
+export function sequencesOf(encoding: string, singleByte = false): Buffer[] {
   const out: Buffer[] = [];
   for (let l = 0x80; l <= 0xff; l++) {
     out.push(Buffer.of(l));
-    for (let t = 1; t <= 0xff; t++) out.push(Buffer.of(l, t));
+    if (!singleByte) for (let t = 1; t <= 0xff; t++) out.push(Buffer.of(l, t));
   }
   if (encoding === 'EUC_JP') for (let a = 0xa1; a <= 0xfe; a++) for (let b = 0xa1; b <= 0xfe; b++) out.push(Buffer.of(0x8f, a, b));
   if (encoding === 'GB18030') {
