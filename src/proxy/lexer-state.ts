@@ -19,8 +19,9 @@ export class LexerState {
     else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
   }
 
-  /** Reads a statement text's bytes (without the NUL) as the server will. */
-  read(bytes: Buffer): ReadText {
+  /** Reads a statement text's bytes (without the NUL) as the server will. `neutral`: ASCII without a backslash. */
+  read(bytes: Buffer, neutral = false): ReadText {
+    if (neutral) return { ok: true, text: bytes.toString('latin1'), undecidable: null };
     const decoded = decodeStatementText(bytes, this.clientEncoding, this.serverEncoding);
     if (!decoded.ok) return decoded;
     // The parser always lexes with standard_conforming_strings on; with it off, a backslash escapes a quote in '…'

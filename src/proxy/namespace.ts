@@ -91,7 +91,8 @@ export class Namespace implements ReplyListener {
         else this.portals.delete(e.target!.name);
         break;
       case ReplyKind.execute:
-        this.apply(e.effects?.statements[0] ?? null, e.unit);
+        if (e.effects?.unknown) this.forgetAll();
+        else this.apply(e.effects?.statements[0] ?? null, e.unit);
         break;
       default:
         break;
@@ -115,9 +116,16 @@ export class Namespace implements ReplyListener {
       // exec_simple_query drops the unnamed statement first and runs each statement in the unnamed portal.
       this.statements.delete('');
       this.portals.delete('');
+      // A text pgwarden could not read may have prepared or deallocated anything: forget every name (fail closed).
+      if (e.effects?.unknown && e.completed > 0) this.forgetAll();
     }
     // Protocol portals live until their transaction ends (none is WITH HOLD); outside a block, it just did.
     if (status === 'I') this.portals.clear();
+  }
+
+  private forgetAll(): void {
+    this.statements.clear();
+    this.portals.clear();
   }
 
   private apply(effect: StatementEffect | null, unit: number): void {

@@ -145,13 +145,14 @@ export class Pipeline {
     if (end < 0) throw ProtocolError.malformed(`${isParse ? 'Parse' : 'Query'}: missing string terminator`);
     const bytes = body.subarray(start, end);
     if (bytes.length > this.host.maxStatementSize) return this.refuse(new StatementTooLarge(bytes.length, this.host.maxStatementSize), frame);
-    if (!isLexerNeutral(bytes)) {
+    const neutral = isLexerNeutral(bytes);
+    if (!neutral) {
       // Its reading depends on client_encoding / standard_conforming_strings: decide it only under the state the
       // server confirmed. A Bind/Execute earlier in this unit may have changed it and nothing confirms it before Sync.
       if (this.unitRanCode) return this.refuse(new LexerStateUnconfirmed(), frame);
       if (this.replies.hasUnitBefore(this.unit)) return this.block(frame);
     }
-    const read = this.host.lexer.read(bytes);
+    const read = this.host.lexer.read(bytes, neutral);
     if (!read.ok) return this.refuse(new TextNotDecodable(read.reason), frame);
     const text = read.text;
     const forced = read.undecidable === null ? undefined : unknownFacts(text, read.undecidable);

@@ -23,8 +23,11 @@ export const ReplyKind = {
 } as const;
 export type ReplyKind = (typeof ReplyKind)[keyof typeof ReplyKind];
 
+/** One bit per kind, so that checking a reply against the kinds it may answer allocates nothing (it runs per DataRow). */
+const BIT: Readonly<Record<ReplyKind, number>> = { query: 1, parse: 2, bind: 4, describe: 8, execute: 16, close: 32, sync: 64, function_call: 128, copy_end: 256 };
+const QUERY_OR_EXECUTE = BIT.query | BIT.execute;
 /** Extended-protocol messages: an error while the server processes one makes it discard everything until Sync. */
-const EXTENDED: ReadonlySet<ReplyKind> = new Set([ReplyKind.parse, ReplyKind.bind, ReplyKind.describe, ReplyKind.execute, ReplyKind.close]);
+const EXTENDED = BIT.parse | BIT.bind | BIT.describe | BIT.execute | BIT.close;
 
 export interface ExpectedReply {
   readonly kind: ReplyKind;
@@ -113,7 +116,13 @@ export class ReplyQueue {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
-    this.entries.push({ ...reply, completed: 0, rows: 0, bytes: 0, failed: false });
+    // The caller's object literal becomes the entry (no copy per message on the hot path).
+    const e = reply as ExpectedReply;
+    e.completed = 0;
+    e.rows = 0;
+    e.bytes = 0;
+    e.failed = false;
+    this.entries.push(e);
   }
 
   /** True when the next ErrorResponse must be read whole (it may be pgwarden's own refusal to swap). */
@@ -128,34 +137,34 @@ export class ReplyQueue {
   onBackend(code: number, length: number, message: Buffer | null): 'pass' | Buffer {
     switch (code) {
       case BackendCode.DataRow: {
-        const e = this.expect(code, ReplyKind.query, ReplyKind.execute);
+        const e = this.expect(code, QUERY_OR_EXECUTE);
         e.rows++;
         e.bytes += length;
         return 'pass';
       }
       case BackendCode.CopyData:
-        this.expect(code, ReplyKind.query, ReplyKind.execute).bytes += length;
+        this.expect(code, QUERY_OR_EXECUTE).bytes += length;
         return 'pass';
       case BackendCode.ParseComplete:
-        return this.complete(this.expect(code, ReplyKind.parse));
+        return this.complete(this.expect(code, BIT.parse));
       case BackendCode.BindComplete:
-        return this.complete(this.expect(code, ReplyKind.bind));
+        return this.complete(this.expect(code, BIT.bind));
       case BackendCode.CloseComplete:
-        return this.complete(this.expect(code, ReplyKind.close));
+        return this.complete(this.expect(code, BIT.close));
       case BackendCode.ParameterDescription:
-        this.expect(code, ReplyKind.describe);
+        this.expect(code, BIT.describe);
         return 'pass';
       case BackendCode.RowDescription: {
-        const e = this.expect(code, ReplyKind.describe, ReplyKind.query);
+        const e = this.expect(code, BIT.describe | BIT.query);
         if (e.kind === ReplyKind.describe) this.pop();
         return 'pass';
       }
       case BackendCode.NoData:
-        this.expect(code, ReplyKind.describe);
+        this.expect(code, BIT.describe);
         this.pop();
         return 'pass';
       case BackendCode.CommandComplete: {
-        const e = this.expect(code, ReplyKind.query, ReplyKind.execute);
+        const e = this.expect(code, QUERY_OR_EXECUTE);
         if (e.kind === ReplyKind.query) this.listener.statementCompleted(e, e.completed++);
         else {
           e.completed++;
@@ -165,24 +174,24 @@ export class ReplyQueue {
       }
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended: {
-        const e = this.expect(code, ReplyKind.query, ReplyKind.execute);
+        const e = this.expect(code, QUERY_OR_EXECUTE);
         if (e.kind === ReplyKind.execute) this.pop();
         return 'pass';
       }
       case BackendCode.CopyInResponse:
-        this.onCopyIn(this.expect(code, ReplyKind.query, ReplyKind.execute));
+        this.onCopyIn(this.expect(code, QUERY_OR_EXECUTE));
         return 'pass';
       case BackendCode.CopyOutResponse:
       case BackendCode.CopyDone:
-        this.expect(code, ReplyKind.query, ReplyKind.execute);
+        this.expect(code, QUERY_OR_EXECUTE);
         return 'pass';
       case BackendCode.FunctionCallResponse:
-        this.expect(code, ReplyKind.functionCall);
+        this.expect(code, BIT.function_call);
         return 'pass';
       case BackendCode.ErrorResponse:
         return this.onError(message);
       case BackendCode.ReadyForQuery: {
-        const e = this.expect(code, ReplyKind.query, ReplyKind.sync, ReplyKind.functionCall);
+        const e = this.expect(code, BIT.query | BIT.sync | BIT.function_call);
         this.pop();
         this.listener.ready(e, String.fromCharCode(message![5]!) as TxStatus);
         return 'pass';
@@ -199,7 +208,7 @@ export class ReplyQueue {
     let out: 'pass' | Buffer = 'pass';
     if (e.refusal && message && message.includes(e.refusal.marker)) out = e.refusal.error;
     e.failed = true;
-    if (!EXTENDED.has(e.kind)) return out; // Query, Sync (commit failed), FunctionCall: ReadyForQuery follows
+    if ((BIT[e.kind] & EXTENDED) === 0) return out; // Query, Sync (commit failed), FunctionCall: ReadyForQuery follows
     this.pop();
     this.listener.failed(e, true);
     // The server now discards every message until Sync, answering none of them.
@@ -243,9 +252,9 @@ export class ReplyQueue {
     return e;
   }
 
-  private expect(code: number, ...kinds: ReplyKind[]): ExpectedReply {
+  private expect(code: number, kinds: number): ExpectedReply {
     const e = this.firstAnswered();
-    if (e === undefined || !kinds.includes(e.kind)) {
+    if (e === undefined || (BIT[e.kind] & kinds) === 0) {
       // pgwarden's view of the conversation no longer matches the server's: nothing it knows about names can be
       // trusted, so the connection ends (fail closed).
       throw new Error(`reply tracking lost step: backend '${String.fromCharCode(code)}' while ${e ? `a reply to '${e.kind}'` : 'no reply'} was expected`);

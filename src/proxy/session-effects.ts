@@ -21,11 +21,13 @@ export interface NamespaceEffects {
   /** Prepared-statement names that may change (for resolving a name while the statement is still in flight). */
   readonly names: ReadonlySet<string> | typeof ALL;
   readonly portals: boolean;
+  /** The text could not be read: once it ran, no name it may have touched can be trusted. */
+  readonly unknown?: true;
 }
 
 const NONE: NamespaceEffects = Object.freeze({ statements: Object.freeze([]), names: new Set<string>(), portals: false });
 /** When pgwarden cannot tell what a text does (it did not parse): anything may have changed. */
-const UNKNOWN: NamespaceEffects = Object.freeze({ statements: Object.freeze([]), names: ALL, portals: true });
+const UNKNOWN: NamespaceEffects = Object.freeze({ statements: Object.freeze([]), names: ALL, portals: true, unknown: true as const });
 
 const cache = new WeakMap<TextFacts, NamespaceEffects>();
 
@@ -79,6 +81,7 @@ export function effectsOf(text: string, facts: TextFacts | undefined): Namespace
   if (hit) return hit;
   let out: NamespaceEffects;
   if (facts.parseError !== null) out = UNKNOWN;
+  else if (!facts.statements.some(changesNames)) out = NONE;
   else {
     out = collect(
       facts.statements.map((s): StatementEffect | null => {
@@ -91,8 +94,12 @@ export function effectsOf(text: string, facts: TextFacts | undefined): Namespace
       }),
     );
   }
-  cache.set(facts, out);
+  if (out !== NONE) cache.set(facts, out);
   return out;
+}
+
+function changesNames(s: StatementFacts): boolean {
+  return s.prepares !== undefined || s.kind === 'DeallocateStmt' || s.kind === 'DiscardStmt' || s.kind === 'DeclareCursorStmt' || s.kind === 'ClosePortalStmt';
 }
 
 /** Gates that report no facts (tests, the allow-all gate): parse the text for its namespace effects. */

@@ -105,7 +105,7 @@ describe('simple protocol: the setting and the text in one TCP write', () => {
   });
 
   it('standard_conforming_strings = off from the startup packet (options and plain parameter) is in force at once', async () => {
-    for (const params of [{ options: '-c standard_conforming_strings=off' }, { standard_conforming_strings: 'off' }]) {
+    for (const params of [{ options: '-c standard_conforming_strings=off' }, { standard_conforming_strings: 'off' }] as Record<string, string>[]) {
       const target = markerFile('startup-scs');
       const c = await proxied(params);
       c.send(query(hidden(target.path)));
