@@ -16,7 +16,8 @@ export function isLexerNeutral(bytes: Buffer): boolean {
   return bytes.indexOf(0x5c) < 0 && isAsciiBytes(bytes);
 }
 
-function isAsciiBytes(bytes: Buffer): boolean {
+/** True when every byte is below 0x80. */
+export function isAsciiBytes(bytes: Buffer): boolean {
   // Buffer has no native "any byte ≥ 0x80" scan; latin1/ascii length comparison would allocate. A plain loop over
   // the (usually short) text is cheaper than a conversion and stops at the first high byte.
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;

@@ -2,42 +2,34 @@
 // @see https://www.postgresql.org/docs/current/protocol-message-formats.html
 import { ProtocolError } from '../errors.js';
 
-/** Reads a NUL-terminated UTF-8 string at `offset`; returns the string and the offset after the NUL. */
-export function readCString(body: Buffer, offset: number, what: string): [string, number] {
+/**
+ * Reads a NUL-terminated string at `offset` as bytes (a view); returns them and the offset after the NUL. Names and
+ * texts are converted from the session's client_encoding by the server, so pgwarden reads them the same way
+ * (client-encoding.ts), never as UTF-8 by assumption: two different byte strings must stay two different names.
+ */
+export function readCBytes(body: Buffer, offset: number, what: string): [Buffer, number] {
   const end = body.indexOf(0, offset);
   if (end < 0) throw ProtocolError.malformed(`${what}: missing string terminator`);
-  return [body.toString('utf8', offset, end), end + 1];
-}
-
-/** Query (F): the SQL text. */
-export function decodeQuery(body: Buffer): string {
-  return readCString(body, 0, 'Query')[0];
-}
-
-/** Parse (F): statement name and SQL text (parameter types are not needed). */
-export function decodeParse(body: Buffer): { name: string; text: string } {
-  const [name, next] = readCString(body, 0, 'Parse');
-  const [text] = readCString(body, next, 'Parse');
-  return { name, text };
+  return [body.subarray(offset, end), end + 1];
 }
 
 /** Bind (F): destination portal and source statement names (parameters are never decoded: they may be large and secret). */
-export function decodeBindNames(body: Buffer): { portal: string; statement: string } {
-  const [portal, next] = readCString(body, 0, 'Bind');
-  const [statement] = readCString(body, next, 'Bind');
+export function decodeBindNames(body: Buffer): { portal: Buffer; statement: Buffer } {
+  const [portal, next] = readCBytes(body, 0, 'Bind');
+  const [statement] = readCBytes(body, next, 'Bind');
   return { portal, statement };
 }
 
 /** Execute (F): portal name. */
-export function decodeExecutePortal(body: Buffer): string {
-  return readCString(body, 0, 'Execute')[0];
+export function decodeExecutePortal(body: Buffer): Buffer {
+  return readCBytes(body, 0, 'Execute')[0];
 }
 
 /** Close (F) and Describe (F): 'S' statement or 'P' portal, and its name. */
-export function decodeTarget(body: Buffer, what: string): { kind: 'S' | 'P'; name: string } {
+export function decodeTarget(body: Buffer, what: string): { kind: 'S' | 'P'; name: Buffer } {
   const kind = body[0];
   if (kind !== 0x53 && kind !== 0x50) throw ProtocolError.malformed(`${what}: target must be 'S' or 'P'`);
-  return { kind: kind === 0x53 ? 'S' : 'P', name: readCString(body, 1, what)[0] };
+  return { kind: kind === 0x53 ? 'S' : 'P', name: readCBytes(body, 1, what)[0] };
 }
 
 /** FunctionCall (F): the function OID. */

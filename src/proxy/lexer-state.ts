@@ -1,7 +1,7 @@
 // The session's lexer state as the server last confirmed it (ParameterStatus, which PostgreSQL sends before the
 // ReadyForQuery that follows any change): client_encoding, server_encoding and standard_conforming_strings. A text is
 // read under this state only when nothing the server has not yet confirmed could have changed it (see Pipeline).
-import { decodeStatementText } from './client-encoding.js';
+import { decodeStatementText, isAsciiBytes, type DecodedText } from './client-encoding.js';
 
 export type ReadText =
   | { readonly ok: true; readonly text: string; /** Why the parser cannot see what the server will, if so. */ readonly undecidable: string | null }
@@ -17,6 +17,12 @@ export class LexerState {
     if (name === 'client_encoding') this.clientEncoding = value;
     else if (name === 'server_encoding') this.serverEncoding = value;
     else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
+  }
+
+  /** Reads a statement or portal name as the server will (names are converted like texts, but never lexed). */
+  readName(bytes: Buffer): DecodedText {
+    if (isAsciiBytes(bytes)) return { ok: true, text: bytes.toString('latin1') };
+    return decodeStatementText(bytes, this.clientEncoding, this.serverEncoding);
   }
 
   /** Reads a statement text's bytes (without the NUL) as the server will. `neutral`: ASCII without a backslash. */

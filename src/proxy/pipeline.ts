@@ -9,8 +9,8 @@ import type { SqlSession, TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { FrontendCode, codeName, type TxStatus } from './codes.js';
 import { noticeResponse } from './backend.js';
-import { isLexerNeutral } from './client-encoding.js';
-import { decodeBindNames, decodeExecutePortal, decodeFunctionCallOid, decodeTarget, readCString } from './frontend.js';
+import { isAsciiBytes, isLexerNeutral } from './client-encoding.js';
+import { decodeBindNames, decodeExecutePortal, decodeFunctionCallOid, decodeTarget, readCBytes } from './frontend.js';
 import type { Frame } from './framer.js';
 import type { Gate, GateHold, GateOutcome, GateReport, StatementContext, StatementSource } from './gate.js';
 import type { LexerState } from './lexer-state.js';
@@ -45,6 +45,8 @@ export interface PipelineHost {
 }
 
 type Allow = (report: GateReport | null) => void;
+
+const EMPTY = Buffer.alloc(0);
 
 export class Pipeline {
   readonly namespace = new Namespace();
@@ -100,7 +102,10 @@ export class Pipeline {
         return this.onExecute(frame, body);
       case FrontendCode.Close:
       case FrontendCode.Describe: {
-        const target = decodeTarget(body, code === FrontendCode.Close ? 'Close' : 'Describe');
+        const raw = decodeTarget(body, code === FrontendCode.Close ? 'Close' : 'Describe');
+        const names = this.names(frame, raw.name);
+        if (typeof names === 'boolean') return names;
+        const target = { kind: raw.kind, name: names[0]! };
         this.forwardExtended(frame, { kind: code === FrontendCode.Close ? ReplyKind.close : ReplyKind.describe, unit: this.unit, target });
         return true;
       }
@@ -138,20 +143,21 @@ export class Pipeline {
   /** Query or Parse: the text, read under the lexer state the server will use for it. */
   private onText(frame: Frame, body: Buffer): boolean {
     const isParse = frame.code === FrontendCode.Parse;
-    let name = '';
+    let nameBytes: Buffer = EMPTY;
     let start = 0;
-    if (isParse) [name, start] = readCString(body, 0, 'Parse');
-    const end = body.indexOf(0, start);
-    if (end < 0) throw ProtocolError.malformed(`${isParse ? 'Parse' : 'Query'}: missing string terminator`);
-    const bytes = body.subarray(start, end);
+    if (isParse) [nameBytes, start] = readCBytes(body, 0, 'Parse');
+    const [bytes] = readCBytes(body, start, isParse ? 'Parse' : 'Query');
     if (bytes.length > this.host.maxStatementSize) return this.refuse(new StatementTooLarge(bytes.length, this.host.maxStatementSize), frame);
     const neutral = isLexerNeutral(bytes);
     if (!neutral) {
       // Its reading depends on client_encoding / standard_conforming_strings: decide it only under the state the
-      // server confirmed. A Bind/Execute earlier in this unit may have changed it and nothing confirms it before Sync.
-      if (this.unitRanCode) return this.refuse(new LexerStateUnconfirmed(), frame);
-      if (this.replies.hasUnitBefore(this.unit)) return this.block(frame);
+      // server confirmed.
+      const wait = this.needConfirmedState(frame);
+      if (wait !== null) return wait;
     }
+    const names = this.names(frame, nameBytes);
+    if (typeof names === 'boolean') return names;
+    const name = names[0]!;
     const read = this.host.lexer.read(bytes, neutral);
     if (!read.ok) return this.refuse(new TextNotDecodable(read.reason), frame);
     const text = read.text;
@@ -181,7 +187,10 @@ export class Pipeline {
 
   /** Bind: the statement must resolve to decided facts; one from an earlier unit (or SQL PREPARE) is decided again. */
   private onBind(frame: Frame, body: Buffer): boolean {
-    const { portal: portalName, statement: name } = decodeBindNames(body);
+    const raw = decodeBindNames(body);
+    const names = this.names(frame, raw.portal, raw.statement);
+    if (typeof names === 'boolean') return names;
+    const [portalName, name] = names as [string, string];
     const r = this.namespace.resolveStatement(name, this.unit, this.replies.newestFirst());
     if (r.kind === 'wait') return this.block(frame);
     if (r.kind === 'missing') return this.refuse(new UnknownPreparedStatement(name), frame);
@@ -202,7 +211,9 @@ export class Pipeline {
 
   /** Execute: runs a portal the server confirmed (or that this unit bound); its decision was made at Parse or Bind. */
   private onExecute(frame: Frame, body: Buffer): boolean {
-    const name = decodeExecutePortal(body);
+    const names = this.names(frame, decodeExecutePortal(body));
+    if (typeof names === 'boolean') return names;
+    const name = names[0]!;
     const r = this.namespace.resolvePortal(name, this.unit, this.replies.newestFirst());
     if (r.kind === 'wait') return this.block(frame);
     if (r.kind === 'missing') return this.refuse(new UnknownPortal(name), frame);
@@ -265,6 +276,32 @@ export class Pipeline {
     this.refusals.segmentOpen = true;
     this.replies.push(reply);
     this.host.forward(frame.bytes);
+  }
+
+  /**
+   * Null when the lexer state the server will use for the next message is confirmed; else the handle() result of
+   * waiting for it (earlier units still unanswered) or of refusing (a Bind/Execute earlier in this unit may have
+   * changed it, and nothing confirms it before Sync).
+   */
+  private needConfirmedState(frame: Frame): boolean | null {
+    if (this.unitRanCode) return this.refuse(new LexerStateUnconfirmed(), frame);
+    if (this.replies.hasUnitBefore(this.unit)) return this.block(frame);
+    return null;
+  }
+
+  /** Statement and portal names as the server reads them (converted from client_encoding), or the handle() result. */
+  private names(frame: Frame, ...raw: Buffer[]): string[] | boolean {
+    if (!raw.every(isAsciiBytes)) {
+      const wait = this.needConfirmedState(frame);
+      if (wait !== null) return wait;
+    }
+    const out: string[] = [];
+    for (const bytes of raw) {
+      const read = this.host.lexer.readName(bytes);
+      if (!read.ok) return this.refuse(new TextNotDecodable(`name: ${read.reason}`), frame);
+      out.push(read.text);
+    }
+    return out;
   }
 
   private block(frame: Frame): false {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { decide, startTestApp, TOKENS, waitForPending, type TestApp } from '../helpers/app.js';
-import { bind, errorFields, execute, msg, parse, query, RawClient, sync, type BackendMessage } from '../helpers/raw-client.js';
+import { bind, errorFields, execute, msg, parse, query, RawClient, startupMessage, sync, type BackendMessage } from '../helpers/raw-client.js';
 import { pgUrl } from '../helpers/env.js';
 import { defaultRulesForTests, readReadies } from '../helpers/wire-attack.js';
 
@@ -93,6 +93,26 @@ describe('finding 6: a Parse the server rejects does not rename a statement', ()
     const msgs = await readReadies(c, 2);
     expect(errors(msgs)).toEqual(['42P05', '57014']);
     expect(data(msgs)).toBe(0);
+    c.end();
+  });
+});
+
+describe('names are read as the server reads them (in client_encoding), never merged', () => {
+  it('LATIN1 names that are invalid UTF-8 stay two names: the approved COPY is not confused with a SELECT', async () => {
+    const c = await RawClient.connect(app.port);
+    c.send(startupMessage({ user: 'postgres', database: 'postgres', client_encoding: 'LATIN1' }));
+    await c.readUntilReady();
+    const nameCopy = Buffer.from([0xe9]);
+    const nameSelect = Buffer.from([0xe8]);
+    const rawParse = (name: Buffer, text: string) => msg('P', Buffer.concat([name, Buffer.from([0]), Buffer.from(text + '\0'), Buffer.from([0, 0])]));
+    const rawBind = (name: Buffer) => msg('B', Buffer.concat([Buffer.from([0]), name, Buffer.from([0, 0, 0, 0, 0, 0, 0])]));
+    await approved(c, 'COPY wire_customers', rawParse(nameCopy, 'COPY wire_customers TO STDOUT'), sync());
+    c.send(rawParse(nameSelect, 'SELECT 1'), sync());
+    expect(errors(await readReadies(c, 1))).toEqual([]);
+    c.send(rawBind(nameCopy), execute(''), sync());
+    const use = await readReadies(c, 1);
+    expect(errors(use)).toEqual(['57014']);
+    expect(data(use)).toBe(0);
     c.end();
   });
 });
