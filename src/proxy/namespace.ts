@@ -5,7 +5,7 @@
 import type { TextFacts } from '../sql/types.js';
 import type { Verdict } from '../policy/verdict.js';
 import type { TxStatus } from './codes.js';
-import { ReplyKind, type ExpectedReply, type ReplyListener } from './replies.js';
+import { ReplyKind, type ExpectedReply, type ReplyListener, type ReplyQueue } from './replies.js';
 import { ALL, type StatementEffect } from './session-effects.js';
 
 export interface PreparedStatement {
@@ -44,8 +44,8 @@ export class Namespace implements ReplyListener {
   private readonly portals = new Map<string, Portal>();
 
   /** Resolves a statement name for a Bind in `unit`, against the confirmed names and the replies still in flight. */
-  resolveStatement(name: string, unit: number, inFlight: Iterable<ExpectedReply>): Resolution<PreparedStatement> {
-    for (const e of inFlight) {
+  resolveStatement(name: string, unit: number, inFlight: Pick<ReplyQueue, 'newest'>): Resolution<PreparedStatement> {
+    for (let k = 0, e = inFlight.newest(0); e !== undefined; e = inFlight.newest(++k)) {
       const change = statementChange(e, name, unit);
       if (change === null) continue;
       if (e.unit !== unit) return WAIT;
@@ -56,8 +56,8 @@ export class Namespace implements ReplyListener {
   }
 
   /** Resolves a portal name for an Execute in `unit`. */
-  resolvePortal(name: string, unit: number, inFlight: Iterable<ExpectedReply>): Resolution<Portal> {
-    for (const e of inFlight) {
+  resolvePortal(name: string, unit: number, inFlight: Pick<ReplyQueue, 'newest'>): Resolution<Portal> {
+    for (let k = 0, e = inFlight.newest(0); e !== undefined; e = inFlight.newest(++k)) {
       const change = portalChange(e, name);
       if (change === null) continue;
       if (e.unit !== unit) return WAIT;

@@ -103,9 +103,9 @@ export class Pipeline {
       case FrontendCode.Close:
       case FrontendCode.Describe: {
         const raw = decodeTarget(body, code === FrontendCode.Close ? 'Close' : 'Describe');
-        const names = this.names(frame, raw.name);
-        if (typeof names === 'boolean') return names;
-        const target = { kind: raw.kind, name: names[0]! };
+        const name = this.name(frame, raw.name);
+        if (typeof name === 'boolean') return name;
+        const target = { kind: raw.kind, name };
         this.forwardExtended(frame, { kind: code === FrontendCode.Close ? ReplyKind.close : ReplyKind.describe, unit: this.unit, target });
         return true;
       }
@@ -155,9 +155,8 @@ export class Pipeline {
       const wait = this.needConfirmedState(frame);
       if (wait !== null) return wait;
     }
-    const names = this.names(frame, nameBytes);
-    if (typeof names === 'boolean') return names;
-    const name = names[0]!;
+    const name = this.name(frame, nameBytes);
+    if (typeof name === 'boolean') return name;
     const read = this.host.lexer.read(bytes, neutral);
     if (!read.ok) return this.refuse(new TextNotDecodable(read.reason), frame);
     const text = read.text;
@@ -188,10 +187,11 @@ export class Pipeline {
   /** Bind: the statement must resolve to decided facts; one from an earlier unit (or SQL PREPARE) is decided again. */
   private onBind(frame: Frame, body: Buffer): boolean {
     const raw = decodeBindNames(body);
-    const names = this.names(frame, raw.portal, raw.statement);
-    if (typeof names === 'boolean') return names;
-    const [portalName, name] = names as [string, string];
-    const r = this.namespace.resolveStatement(name, this.unit, this.replies.newestFirst());
+    const portalName = this.name(frame, raw.portal);
+    if (typeof portalName === 'boolean') return portalName;
+    const name = this.name(frame, raw.statement);
+    if (typeof name === 'boolean') return name;
+    const r = this.namespace.resolveStatement(name, this.unit, this.replies);
     if (r.kind === 'wait') return this.block(frame);
     if (r.kind === 'missing') return this.refuse(new UnknownPreparedStatement(name), frame);
     const statement = r.value;
@@ -211,10 +211,9 @@ export class Pipeline {
 
   /** Execute: runs a portal the server confirmed (or that this unit bound); its decision was made at Parse or Bind. */
   private onExecute(frame: Frame, body: Buffer): boolean {
-    const names = this.names(frame, decodeExecutePortal(body));
-    if (typeof names === 'boolean') return names;
-    const name = names[0]!;
-    const r = this.namespace.resolvePortal(name, this.unit, this.replies.newestFirst());
+    const name = this.name(frame, decodeExecutePortal(body));
+    if (typeof name === 'boolean') return name;
+    const r = this.namespace.resolvePortal(name, this.unit, this.replies);
     if (r.kind === 'wait') return this.block(frame);
     if (r.kind === 'missing') return this.refuse(new UnknownPortal(name), frame);
     const portal = r.value;
@@ -289,19 +288,17 @@ export class Pipeline {
     return null;
   }
 
-  /** Statement and portal names as the server reads them (converted from client_encoding), or the handle() result. */
-  private names(frame: Frame, ...raw: Buffer[]): string[] | boolean {
-    if (!raw.every(isAsciiBytes)) {
-      const wait = this.needConfirmedState(frame);
-      if (wait !== null) return wait;
-    }
-    const out: string[] = [];
-    for (const bytes of raw) {
-      const read = this.host.lexer.readName(bytes);
-      if (!read.ok) return this.refuse(new TextNotDecodable(`name: ${read.reason}`), frame);
-      out.push(read.text);
-    }
-    return out;
+  /**
+   * A statement or portal name as the server reads it (converted from client_encoding), or the handle() result when it
+   * must wait for or cannot have that reading. ASCII names (what drivers generate) read as themselves at once.
+   */
+  private name(frame: Frame, bytes: Buffer): string | boolean {
+    if (bytes.length === 0) return '';
+    if (isAsciiBytes(bytes)) return bytes.toString('latin1');
+    const wait = this.needConfirmedState(frame);
+    if (wait !== null) return wait;
+    const read = this.host.lexer.readName(bytes);
+    return read.ok ? read.text : this.refuse(new TextNotDecodable(`name: ${read.reason}`), frame);
   }
 
   private block(frame: Frame): false {

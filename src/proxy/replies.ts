@@ -89,9 +89,10 @@ export class ReplyQueue {
     return this.entries[this.head];
   }
 
-  /** Entries from newest to oldest (for resolving names against messages still in flight). */
-  *newestFirst(): Generator<ExpectedReply> {
-    for (let i = this.entries.length - 1; i >= this.head; i--) yield this.entries[i]!;
+  /** The k-th newest entry still waiting (0 = the last one pushed): resolving names against messages in flight. */
+  newest(k: number): ExpectedReply | undefined {
+    const i = this.entries.length - 1 - k;
+    return i >= this.head ? this.entries[i] : undefined;
   }
 
   /** True when an entry of a unit before `unit` still waits for replies. */

@@ -94,7 +94,7 @@ export function effectsOf(text: string, facts: TextFacts | undefined): Namespace
       }),
     );
   }
-  if (out !== NONE) cache.set(facts, out);
+  cache.set(facts, out);
   return out;
 }
 

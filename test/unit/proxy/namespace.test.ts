@@ -15,8 +15,8 @@ function setup() {
   const ns = new Namespace();
   const q = new ReplyQueue(ns);
   const push = (r: NewReply) => q.push(r);
-  const resolveS = (name: string, unit: number) => ns.resolveStatement(name, unit, q.newestFirst());
-  const resolveP = (name: string, unit: number) => ns.resolvePortal(name, unit, q.newestFirst());
+  const resolveS = (name: string, unit: number) => ns.resolveStatement(name, unit, q);
+  const resolveP = (name: string, unit: number) => ns.resolvePortal(name, unit, q);
   return { ns, q, push, resolveS, resolveP };
 }
 
