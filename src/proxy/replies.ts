@@ -70,6 +70,34 @@ export interface ReplyListener {
 
 export type NewReply = Omit<ExpectedReply, 'completed' | 'rows' | 'bytes' | 'failed'>;
 
+/** Every entry has the same shape, so the per-DataRow attribution stays monomorphic. */
+class Entry implements ExpectedReply {
+  readonly kind: ReplyKind;
+  readonly unit: number;
+  readonly facts: ExpectedReply['facts'];
+  readonly verdict: ExpectedReply['verdict'];
+  readonly statement: ExpectedReply['statement'];
+  readonly portal: ExpectedReply['portal'];
+  readonly target: ExpectedReply['target'];
+  readonly effects: ExpectedReply['effects'];
+  readonly refusal: ExpectedReply['refusal'];
+  completed = 0;
+  rows = 0;
+  bytes = 0;
+  failed = false;
+  constructor(r: NewReply) {
+    this.kind = r.kind;
+    this.unit = r.unit;
+    this.facts = r.facts;
+    this.verdict = r.verdict;
+    this.statement = r.statement;
+    this.portal = r.portal;
+    this.target = r.target;
+    this.effects = r.effects;
+    this.refusal = r.refusal;
+  }
+}
+
 export class ReplyQueue {
   private entries: ExpectedReply[] = [];
   private head = 0;
@@ -117,13 +145,7 @@ export class ReplyQueue {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
-    // The caller's object literal becomes the entry (no copy per message on the hot path).
-    const e = reply as ExpectedReply;
-    e.completed = 0;
-    e.rows = 0;
-    e.bytes = 0;
-    e.failed = false;
-    this.entries.push(e);
+    this.entries.push(new Entry(reply));
   }
 
   /** True when the next ErrorResponse must be read whole (it may be pgwarden's own refusal to swap). */

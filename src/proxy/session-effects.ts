@@ -94,7 +94,9 @@ export function effectsOf(text: string, facts: TextFacts | undefined): Namespace
       }),
     );
   }
-  cache.set(facts, out);
+  // Only texts that change names are cached: most facts objects are new per text (the shape cache rebuilds them), and a
+  // WeakMap entry for each would cost the garbage collector more than recomputing `NONE`.
+  if (out !== NONE) cache.set(facts, out);
   return out;
 }
 
