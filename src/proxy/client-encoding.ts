@@ -3,6 +3,7 @@
 // never be read as ASCII by one side and not by the other: in SJIS, BIG5, GBK and GB18030 the second byte of a
 // character may be 0x5c, which a UTF-8 reading takes for a backslash (issue 11, finding 2).
 // Which encodings are decoded and which are refused: docs/protocol.md "Client encodings".
+import { isAscii } from 'node:buffer';
 import { MULTIBYTE_VALUE_EXCEPTIONS, SINGLE_BYTE_OVERRIDES, uhcExtensionChar } from './client-encoding-tables.js';
 
 export type DecodedText = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
@@ -16,12 +17,9 @@ export function isLexerNeutral(bytes: Buffer): boolean {
   return bytes.indexOf(0x5c) < 0 && isAsciiBytes(bytes);
 }
 
-/** True when every byte is below 0x80. */
+/** True when every byte is below 0x80 (node:buffer's native scan). */
 export function isAsciiBytes(bytes: Buffer): boolean {
-  // Buffer has no native "any byte ≥ 0x80" scan; latin1/ascii length comparison would allocate. A plain loop over
-  // the (usually short) text is cheaper than a conversion and stops at the first high byte.
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
-  return true;
+  return bytes.length === 0 || isAscii(bytes);
 }
 
 /** PostgreSQL's verifychar for one multibyte encoding: length of the character at `i`, or -1 when invalid. */

@@ -3,33 +3,21 @@
 import { ProtocolError } from '../errors.js';
 
 /**
- * Reads a NUL-terminated string at `offset` as bytes (a view); returns them and the offset after the NUL. Names and
- * texts are converted from the session's client_encoding by the server, so pgwarden reads them the same way
+ * Index of the NUL that ends the string starting at `offset` (Query and Parse texts, statement and portal names).
+ * Names and texts are converted from the session's client_encoding by the server, so pgwarden reads them the same way
  * (client-encoding.ts), never as UTF-8 by assumption: two different byte strings must stay two different names.
  */
-export function readCBytes(body: Buffer, offset: number, what: string): [Buffer, number] {
+export function cstringEnd(body: Buffer, offset: number, what: string): number {
   const end = body.indexOf(0, offset);
   if (end < 0) throw ProtocolError.malformed(`${what}: missing string terminator`);
-  return [body.subarray(offset, end), end + 1];
+  return end;
 }
 
-/** Bind (F): destination portal and source statement names (parameters are never decoded: they may be large and secret). */
-export function decodeBindNames(body: Buffer): { portal: Buffer; statement: Buffer } {
-  const [portal, next] = readCBytes(body, 0, 'Bind');
-  const [statement] = readCBytes(body, next, 'Bind');
-  return { portal, statement };
-}
-
-/** Execute (F): portal name. */
-export function decodeExecutePortal(body: Buffer): Buffer {
-  return readCBytes(body, 0, 'Execute')[0];
-}
-
-/** Close (F) and Describe (F): 'S' statement or 'P' portal, and its name. */
-export function decodeTarget(body: Buffer, what: string): { kind: 'S' | 'P'; name: Buffer } {
+/** Close (F) and Describe (F): 'S' statement or 'P' portal; the name starts at offset 1. */
+export function targetKind(body: Buffer, what: string): 'S' | 'P' {
   const kind = body[0];
   if (kind !== 0x53 && kind !== 0x50) throw ProtocolError.malformed(`${what}: target must be 'S' or 'P'`);
-  return { kind: kind === 0x53 ? 'S' : 'P', name: readCBytes(body, 1, what)[0] };
+  return kind === 0x53 ? 'S' : 'P';
 }
 
 /** FunctionCall (F): the function OID. */

@@ -19,7 +19,7 @@ export interface PreparedStatement {
   /** `sql`: created by SQL PREPARE (every protocol use of it is decided again). */
   readonly origin: 'parse' | 'sql';
   /** Facts the pipeline imposed at Parse (the text could not be decided under the lexer state then): reused later. */
-  readonly forcedFacts?: TextFacts;
+  readonly forcedFacts?: TextFacts | undefined;
 }
 
 export interface Portal {
@@ -30,11 +30,11 @@ export interface Portal {
   readonly verdict?: Verdict | undefined;
 }
 
-export type Resolution<T> = { readonly kind: 'found'; readonly value: T } | { readonly kind: 'missing' } | { readonly kind: 'wait' };
+/** The record a name resolves to, or why there is none yet: `missing` (refuse) or `wait` (the server has not answered). */
+export type Resolution<T> = T | typeof MISSING | typeof WAIT;
 
-const MISSING = Object.freeze({ kind: 'missing' as const });
-const WAIT = Object.freeze({ kind: 'wait' as const });
-const found = <T>(value: T): Resolution<T> => ({ kind: 'found', value });
+export const MISSING = 'missing';
+export const WAIT = 'wait';
 
 /** How a reply still in flight may change one name: creates it (with the value), drops it, or changes it unknowably. */
 type PendingChange<T> = { readonly kind: 'creates'; readonly value: T } | { readonly kind: 'drops' } | { readonly kind: 'unknown' } | null;
@@ -49,10 +49,9 @@ export class Namespace implements ReplyListener {
       const change = statementChange(e, name, unit);
       if (change === null) continue;
       if (e.unit !== unit) return WAIT;
-      return change.kind === 'creates' ? found(change.value) : MISSING;
+      return change.kind === 'creates' ? change.value : MISSING;
     }
-    const s = this.statements.get(name);
-    return s ? found(s) : MISSING;
+    return this.statements.get(name) ?? MISSING;
   }
 
   /** Resolves a portal name for an Execute in `unit`. */
@@ -61,10 +60,9 @@ export class Namespace implements ReplyListener {
       const change = portalChange(e, name);
       if (change === null) continue;
       if (e.unit !== unit) return WAIT;
-      return change.kind === 'creates' ? found(change.value) : MISSING;
+      return change.kind === 'creates' ? change.value : MISSING;
     }
-    const p = this.portals.get(name);
-    return p ? found(p) : MISSING;
+    return this.portals.get(name) ?? MISSING;
   }
 
   /** Confirmed prepared statement names (tests and diagnostics). */

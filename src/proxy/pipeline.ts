@@ -9,12 +9,12 @@ import type { SqlSession, TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { FrontendCode, codeName, type TxStatus } from './codes.js';
 import { noticeResponse } from './backend.js';
-import { isAsciiBytes, isLexerNeutral } from './client-encoding.js';
-import { decodeBindNames, decodeExecutePortal, decodeFunctionCallOid, decodeTarget, readCBytes } from './frontend.js';
+import { isLexerNeutral } from './client-encoding.js';
+import { cstringEnd, decodeFunctionCallOid, targetKind } from './frontend.js';
 import type { Frame } from './framer.js';
 import type { Gate, GateHold, GateOutcome, GateReport, StatementContext, StatementSource } from './gate.js';
 import type { LexerState } from './lexer-state.js';
-import { Namespace, type Portal, type PreparedStatement } from './namespace.js';
+import { MISSING, Namespace, WAIT, type Portal, type PreparedStatement } from './namespace.js';
 import { Refusals } from './refusal.js';
 import { ReplyKind, ReplyQueue, type NewReply } from './replies.js';
 import { effectsOf } from './session-effects.js';
@@ -46,7 +46,6 @@ export interface PipelineHost {
 
 type Allow = (report: GateReport | null) => void;
 
-const EMPTY = Buffer.alloc(0);
 
 export class Pipeline {
   readonly namespace = new Namespace();
@@ -102,10 +101,11 @@ export class Pipeline {
         return this.onExecute(frame, body);
       case FrontendCode.Close:
       case FrontendCode.Describe: {
-        const raw = decodeTarget(body, code === FrontendCode.Close ? 'Close' : 'Describe');
-        const name = this.name(frame, raw.name);
+        const what = code === FrontendCode.Close ? 'Close' : 'Describe';
+        const kind = targetKind(body, what);
+        const name = this.name(frame, body, 1, cstringEnd(body, 1, what));
         if (typeof name === 'boolean') return name;
-        const target = { kind: raw.kind, name };
+        const target = { kind, name };
         this.forwardExtended(frame, { kind: code === FrontendCode.Close ? ReplyKind.close : ReplyKind.describe, unit: this.unit, target });
         return true;
       }
@@ -143,10 +143,8 @@ export class Pipeline {
   /** Query or Parse: the text, read under the lexer state the server will use for it. */
   private onText(frame: Frame, body: Buffer): boolean {
     const isParse = frame.code === FrontendCode.Parse;
-    let nameBytes: Buffer = EMPTY;
-    let start = 0;
-    if (isParse) [nameBytes, start] = readCBytes(body, 0, 'Parse');
-    const [bytes] = readCBytes(body, start, isParse ? 'Parse' : 'Query');
+    const nameEnd = isParse ? cstringEnd(body, 0, 'Parse') : -1;
+    const bytes = body.subarray(nameEnd + 1, cstringEnd(body, nameEnd + 1, isParse ? 'Parse' : 'Query'));
     if (bytes.length > this.host.maxStatementSize) return this.refuse(new StatementTooLarge(bytes.length, this.host.maxStatementSize), frame);
     const neutral = isLexerNeutral(bytes);
     if (!neutral) {
@@ -155,7 +153,7 @@ export class Pipeline {
       const wait = this.needConfirmedState(frame);
       if (wait !== null) return wait;
     }
-    const name = this.name(frame, nameBytes);
+    const name = isParse ? this.name(frame, body, 0, nameEnd) : '';
     if (typeof name === 'boolean') return name;
     const read = this.host.lexer.read(bytes, neutral);
     if (!read.ok) return this.refuse(new TextNotDecodable(read.reason), frame);
@@ -177,7 +175,7 @@ export class Pipeline {
       read.undecidable === null,
       (report) => {
         const facts = report?.facts ?? forced;
-        const statement: PreparedStatement = { name, text, facts, verdict: report?.verdict, unit: this.unit, origin: 'parse', ...(forced ? { forcedFacts: forced } : {}) };
+        const statement: PreparedStatement = { name, text, facts, verdict: report?.verdict, unit: this.unit, origin: 'parse', forcedFacts: forced };
         this.forwardExtended(frame, { kind: ReplyKind.parse, unit: this.unit, statement, facts });
       },
       name,
@@ -186,15 +184,14 @@ export class Pipeline {
 
   /** Bind: the statement must resolve to decided facts; one from an earlier unit (or SQL PREPARE) is decided again. */
   private onBind(frame: Frame, body: Buffer): boolean {
-    const raw = decodeBindNames(body);
-    const portalName = this.name(frame, raw.portal);
+    const portalEnd = cstringEnd(body, 0, 'Bind');
+    const portalName = this.name(frame, body, 0, portalEnd);
     if (typeof portalName === 'boolean') return portalName;
-    const name = this.name(frame, raw.statement);
+    const name = this.name(frame, body, portalEnd + 1, cstringEnd(body, portalEnd + 1, 'Bind'));
     if (typeof name === 'boolean') return name;
-    const r = this.namespace.resolveStatement(name, this.unit, this.replies);
-    if (r.kind === 'wait') return this.block(frame);
-    if (r.kind === 'missing') return this.refuse(new UnknownPreparedStatement(name), frame);
-    const statement = r.value;
+    const statement = this.namespace.resolveStatement(name, this.unit, this.replies);
+    if (statement === WAIT) return this.block(frame);
+    if (statement === MISSING) return this.refuse(new UnknownPreparedStatement(name), frame);
     const bind = (facts: TextFacts | undefined, report: GateReport | null) => {
       const portal: Portal = { name: portalName, statement, facts, verdict: report?.verdict ?? statement.verdict };
       this.unitRanCode = true;
@@ -211,12 +208,11 @@ export class Pipeline {
 
   /** Execute: runs a portal the server confirmed (or that this unit bound); its decision was made at Parse or Bind. */
   private onExecute(frame: Frame, body: Buffer): boolean {
-    const name = this.name(frame, decodeExecutePortal(body));
+    const name = this.name(frame, body, 0, cstringEnd(body, 0, 'Execute'));
     if (typeof name === 'boolean') return name;
-    const r = this.namespace.resolvePortal(name, this.unit, this.replies);
-    if (r.kind === 'wait') return this.block(frame);
-    if (r.kind === 'missing') return this.refuse(new UnknownPortal(name), frame);
-    const portal = r.value;
+    const portal = this.namespace.resolvePortal(name, this.unit, this.replies);
+    if (portal === WAIT) return this.block(frame);
+    if (portal === MISSING) return this.refuse(new UnknownPortal(name), frame);
     const statement = portal.statement;
     this.unitRanCode = true;
     this.forwardExtended(frame, {
@@ -292,12 +288,18 @@ export class Pipeline {
    * A statement or portal name as the server reads it (converted from client_encoding), or the handle() result when it
    * must wait for or cannot have that reading. ASCII names (what drivers generate) read as themselves at once.
    */
-  private name(frame: Frame, bytes: Buffer): string | boolean {
-    if (bytes.length === 0) return '';
-    if (isAsciiBytes(bytes)) return bytes.toString('latin1');
+  private name(frame: Frame, body: Buffer, start: number, end: number): string | boolean {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (body[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return start === end ? '' : body.toString('latin1', start, end);
     const wait = this.needConfirmedState(frame);
     if (wait !== null) return wait;
-    const read = this.host.lexer.readName(bytes);
+    const read = this.host.lexer.readName(body.subarray(start, end));
     return read.ok ? read.text : this.refuse(new TextNotDecodable(`name: ${read.reason}`), frame);
   }
 

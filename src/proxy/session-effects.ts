@@ -75,8 +75,19 @@ function collect(effects: (StatementEffect | null)[]): NamespaceEffects {
 }
 
 /** Effects of a decided text, from the facts the gate reported; from the text itself when the gate reported none. */
+let lastFacts: TextFacts | undefined;
+let lastEffects: NamespaceEffects = NONE;
+
 export function effectsOf(text: string, facts: TextFacts | undefined): NamespaceEffects {
   if (facts === undefined) return effectsOfText(text);
+  // A prepared statement's facts come back on every Execute: remember the last answer without a WeakMap lookup.
+  if (facts === lastFacts) return lastEffects;
+  lastFacts = facts;
+  lastEffects = effectsFromFacts(facts);
+  return lastEffects;
+}
+
+function effectsFromFacts(facts: TextFacts): NamespaceEffects {
   const hit = cache.get(facts);
   if (hit) return hit;
   let out: NamespaceEffects;

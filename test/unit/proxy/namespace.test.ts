@@ -25,12 +25,12 @@ describe('Namespace', () => {
     const { q, push, resolveS } = setup();
     const s1 = statement('s1', 'COPY t TO STDOUT', 0);
     push({ kind: ReplyKind.parse, unit: 0, statement: s1 });
-    expect(resolveS('s1', 0)).toEqual({ kind: 'found', value: s1 });
+    expect(resolveS('s1', 0)).toBe(s1);
     push({ kind: ReplyKind.sync, unit: 0 });
-    expect(resolveS('s1', 1)).toEqual({ kind: 'wait' });
+    expect(resolveS('s1', 1)).toBe('wait');
     q.onBackend(c('1'), 5, null);
     q.onBackend(c('Z'), 6, Z('I'));
-    expect(resolveS('s1', 1)).toEqual({ kind: 'found', value: s1 });
+    expect(resolveS('s1', 1)).toBe(s1);
   });
 
   it('a re-Parse the server rejects leaves the old statement', () => {
@@ -42,7 +42,7 @@ describe('Namespace', () => {
     push({ kind: ReplyKind.sync, unit: 1 });
     q.onBackend(c('E'), 30, null);
     q.onBackend(c('Z'), 6, Z('I'));
-    expect(resolveS('s1', 2)).toEqual({ kind: 'found', value: copy });
+    expect(resolveS('s1', 2)).toBe(copy);
   });
 
   it('a rejected Parse of the unnamed statement leaves none (the server drops it first)', () => {
@@ -51,7 +51,7 @@ describe('Namespace', () => {
     q.onBackend(c('1'), 5, null);
     push({ kind: ReplyKind.parse, unit: 1, statement: statement('', 'SELECT * FROM nope', 1) });
     q.onBackend(c('E'), 30, null);
-    expect(resolveS('', 2)).toEqual({ kind: 'missing' });
+    expect(resolveS('', 2)).toBe('missing');
   });
 
   it('a Close in flight from an earlier unit makes a Bind wait; confirmed, the name is gone', () => {
@@ -60,24 +60,23 @@ describe('Namespace', () => {
     q.onBackend(c('1'), 5, null);
     push({ kind: ReplyKind.close, unit: 1, target: { kind: 'S', name: 's' } });
     push({ kind: ReplyKind.sync, unit: 1 });
-    expect(resolveS('s', 2)).toEqual({ kind: 'wait' });
+    expect(resolveS('s', 2)).toBe('wait');
     q.onBackend(c('3'), 5, null);
     q.onBackend(c('Z'), 6, Z('I'));
-    expect(resolveS('s', 2)).toEqual({ kind: 'missing' });
+    expect(resolveS('s', 2)).toBe('missing');
   });
 
   it('SQL PREPARE / DEALLOCATE / DISCARD ALL in a Query change names as each statement completes', () => {
     const { q, push, resolveS, ns } = setup();
     const text = 'PREPARE p AS SELECT 1; PREPARE q AS SELECT 2; DEALLOCATE p';
     push({ kind: ReplyKind.query, unit: 0, effects: effectsOf(text, undefined) });
-    expect(resolveS('p', 1)).toEqual({ kind: 'wait' });
+    expect(resolveS('p', 1)).toBe('wait');
     q.onBackend(c('C'), 12, null);
     q.onBackend(c('C'), 12, null);
     q.onBackend(c('C'), 15, null);
     q.onBackend(c('Z'), 6, Z('I'));
     expect(ns.statementNames()).toEqual(['q']);
-    const r = resolveS('q', 1);
-    expect(r.kind === 'found' && r.value).toMatchObject({ origin: 'sql', text: 'PREPARE q AS SELECT 2' });
+    expect(resolveS('q', 1)).toMatchObject({ origin: 'sql', text: 'PREPARE q AS SELECT 2' });
     push({ kind: ReplyKind.query, unit: 1, effects: effectsOf('DISCARD ALL', undefined) });
     q.onBackend(c('C'), 12, null);
     q.onBackend(c('Z'), 6, Z('I'));
@@ -98,14 +97,14 @@ describe('Namespace', () => {
     const s = statement('s', 'SELECT 1', 0);
     const portal: Portal = { name: 'p', statement: s, facts: undefined };
     push({ kind: ReplyKind.bind, unit: 0, statement: s, portal });
-    expect(resolveP('p', 0)).toEqual({ kind: 'found', value: portal });
+    expect(resolveP('p', 0)).toBe(portal);
     push({ kind: ReplyKind.sync, unit: 0 });
     q.onBackend(c('2'), 5, null);
-    expect(resolveP('p', 1)).toEqual({ kind: 'wait' }); // the Sync may end the transaction
+    expect(resolveP('p', 1)).toBe('wait'); // the Sync may end the transaction
     q.onBackend(c('Z'), 6, Z('T'));
-    expect(resolveP('p', 1)).toEqual({ kind: 'found', value: portal });
+    expect(resolveP('p', 1)).toBe(portal);
     push({ kind: ReplyKind.sync, unit: 1 });
     q.onBackend(c('Z'), 6, Z('I'));
-    expect(resolveP('p', 2)).toEqual({ kind: 'missing' });
+    expect(resolveP('p', 2)).toBe('missing');
   });
 });
