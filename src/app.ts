@@ -231,6 +231,7 @@ async function startProxy(
       startupTimeoutMs: config.limits.startup_timeout,
       connectTimeoutMs: 10_000,
       maxMessageSize: config.limits.max_message_size,
+      maxStatementSize: config.limits.max_statement_size,
       maxStartupMessageSize: config.limits.max_startup_message_size,
       maxClientConnections: config.limits.max_client_connections,
     },

@@ -9,7 +9,7 @@ import type { Actor } from '../policy/verdict.js';
 import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
 import { withoutChannelBinding } from './auth-relay.js';
 import { writePieces } from './socket-writer.js';
-import { backendKeyData, negotiateProtocolVersion, readErrorFields, toErrorResponse } from './backend.js';
+import { backendKeyData, negotiateProtocolVersion, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
 import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
 import { connectUpstream, sendOneShot, type UpstreamTarget } from './upstream.js';
@@ -18,12 +18,16 @@ import { BackendRelay, type InspectResult } from './relay.js';
 import { Pipeline } from './pipeline.js';
 import type { Gate } from './gate.js';
 import { CloseReason, SessionState } from './session-state.js';
+import { LexerState } from './lexer-state.js';
+import { judgeStartupSettings } from './startup-gate.js';
 
 export interface SessionOptions {
   readonly upstream: UpstreamTarget;
   readonly startupTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxMessageSize: number;
+  /** limits.max_statement_size: Query/Parse texts longer than this are refused (54000) before decoding or parsing. */
+  readonly maxStatementSize: number;
   readonly maxStartupMessageSize: number;
 }
 
@@ -54,17 +58,19 @@ export class Session {
   txStatus: TxStatus = 'I';
   actor: Actor = { user: '', application: '', address: '' };
   database = '';
-  standardConformingStrings = true;
+  /** client_encoding / server_encoding / standard_conforming_strings as the server reports them (ParameterStatus). */
+  readonly lexer = new LexerState();
   private upstream: net.Socket | null = null;
   private startupBuf: Buffer = Buffer.alloc(0);
+  /** Client bytes that arrive while the upstream connection is being opened (pipelined password messages). */
+  private readonly early: Buffer[] = [];
+  private earlyBytes = 0;
   private readonly framer: Framer;
   private readonly relay: BackendRelay;
   private readonly pipeline: Pipeline;
   private upstreamKey: { pid: number; secret: number } | null = null;
   private clientKey: { pid: number; secret: number } | null = null;
   private startupTimer: NodeJS.Timeout | null;
-  /** An armed error swap (see Pipeline.refuse); `before` counts the ReadyForQuery messages due before ours. */
-  private substitution: { marker: string; replacement: Buffer; before: number } | null = null;
   private readonly upOut: Buffer[] = [];
   /** The server refused authentication (its ErrorResponse was relayed): the close that follows is auth_failed. */
   private authRejected = false;
@@ -77,7 +83,7 @@ export class Session {
     this.id = id;
     this.framer = new Framer(deps.options.maxStartupMessageSize);
     this.relay = new BackendRelay(
-      { wantsWhole: (code) => this.wantsWhole(code), inspect: (code, msg) => this.inspectBackend(code, msg) },
+      { header: (code, length) => this.onBackendHeader(code, length), inspect: (code, msg) => this.inspectBackend(code, msg) },
       (pieces) => this.writeClient(pieces),
     );
     const session = this;
@@ -94,15 +100,11 @@ export class Session {
       get txStatus() {
         return session.txStatus;
       },
-      get standardConformingStrings() {
-        return session.standardConformingStrings;
-      },
+      lexer: this.lexer,
+      maxStatementSize: deps.options.maxStatementSize,
       connectionId: id,
       forward: (bytes) => this.upOut.push(bytes),
       toClient: (bytes) => this.relay.inject(bytes),
-      armSubstitution: (marker, replacement) => {
-        this.substitution = { marker, replacement, before: this.pipeline.pendingReplies };
-      },
       onHoldChange: (held) => this.onHoldChange(held),
       terminate: () => this.close(CloseReason.clientTerminate),
       fail: (err) => this.fatal(err),
@@ -124,7 +126,10 @@ export class Session {
     try {
       if (this.state === SessionState.startup) return this.onStartupData(chunk);
       if (this.state === SessionState.connecting) {
-        this.startupBuf = Buffer.concat([this.startupBuf, chunk]);
+        // Kept as a list (joined once) and bounded like any message: a client cannot stream into this buffer.
+        this.earlyBytes += chunk.length;
+        if (this.earlyBytes > this.deps.options.maxStartupMessageSize) throw ProtocolError.malformed('more data than a password message before the server answered the startup');
+        this.early.push(chunk);
         return;
       }
       this.framer.push(chunk);
@@ -232,7 +237,11 @@ export class Session {
     if (owner) this.actor = { ...this.actor, owner };
     this.database = params.get('database') ?? this.actor.user;
     this.state = SessionState.connecting;
-    this.startupBuf = rest;
+    this.startupBuf = Buffer.alloc(0);
+    if (rest.length > 0) this.onClientData(rest);
+    const refused = await judgeStartupSettings(params, { gate: this.deps.gate(), actor: this.actor, database: this.database, connectionId: this.id }).catch((err: unknown) => err);
+    if (refused !== null) return this.fatal(refused);
+    if ((this.state as SessionState) === SessionState.closed) return;
     const started = process.hrtime.bigint();
     let upstream: net.Socket;
     try {
@@ -261,37 +270,49 @@ export class Session {
     upstream.on('close', () => this.onUpstreamGone());
     this.state = SessionState.authenticating;
     upstream.write(encodeStartup(params));
-    const early = this.startupBuf;
-    this.startupBuf = Buffer.alloc(0);
+    const early = Buffer.concat(this.early.splice(0));
+    this.earlyBytes = 0;
     if (early.length > 0) this.onClientData(early);
   }
 
   // ── upstream → client ────────────────────────────────────────────────────────────────────────────────
 
-  private wantsWhole(code: number): boolean {
+  /** Every backend message's header: attribute it to the message it answers; say which ones are needed whole. */
+  private onBackendHeader(code: number, length: number): boolean {
     switch (code) {
       case BackendCode.ReadyForQuery:
       case BackendCode.ParameterStatus:
       case BackendCode.CopyBothResponse:
         return true;
-      case BackendCode.ErrorResponse:
-        return this.substitution !== null || this.state === SessionState.authenticating;
       case BackendCode.Authentication:
       case BackendCode.BackendKeyData:
-        return this.state === SessionState.authenticating;
+        if (this.state === SessionState.authenticating) return true;
+        break;
+      case BackendCode.ErrorResponse:
+        if (this.state === SessionState.authenticating || this.pipeline.replies.errorNeedsBody) return true;
+        break;
       default:
-        return false;
+        break;
     }
+    if (this.state !== SessionState.authenticating) this.attribute(code, length, null);
+    return false;
+  }
+
+  private attribute(code: number, length: number, msg: Buffer | null): InspectResult {
+    const result = this.pipeline.replies.onBackend(code, length, msg);
+    this.pipeline.onReplyProgress();
+    return result;
   }
 
   private inspectBackend(code: number, msg: Buffer): InspectResult {
     switch (code) {
       case BackendCode.ReadyForQuery: {
         this.txStatus = String.fromCharCode(msg[5]!) as TxStatus;
-        if (this.substitution && this.substitution.before-- <= 0) this.substitution = null;
-        if (this.state === SessionState.authenticating) this.onAuthenticated();
-        else this.pipeline.onReadyForQuery();
-        return 'pass';
+        if (this.state === SessionState.authenticating) {
+          this.onAuthenticated();
+          return 'pass';
+        }
+        return this.attribute(code, msg.length, msg);
       }
       case BackendCode.ParameterStatus: {
         const body = msg.subarray(5);
@@ -299,20 +320,15 @@ export class Session {
         const name = body.toString('utf8', 0, nameEnd);
         const value = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
         if (name === 'application_name') this.actor = { ...this.actor, application: value };
-        else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
+        else this.lexer.update(name, value);
         return 'pass';
       }
       case BackendCode.ErrorResponse: {
-        if (this.substitution) {
-          const fields = readErrorFields(msg.subarray(5));
-          if (fields.M?.includes(this.substitution.marker)) {
-            const replacement = this.substitution.replacement;
-            this.substitution = null;
-            return replacement;
-          }
+        if (this.state === SessionState.authenticating) {
+          this.authRejected = true;
+          return 'pass';
         }
-        if (this.state === SessionState.authenticating) this.authRejected = true;
-        return 'pass';
+        return this.attribute(code, msg.length, msg);
       }
       case BackendCode.Authentication:
         return withoutChannelBinding(msg) ?? 'pass';
