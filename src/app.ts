@@ -51,6 +51,8 @@ export interface App {
   reloadRules(): boolean;
   /** Reopens the audit file after an external rotation (rename); the chain continues. */
   reopenAudit(): Promise<void>;
+  /** Graceful stop (SIGTERM/SIGINT): /readyz fails, the listener closes, sessions drain (config shutdown_grace), then close(). */
+  shutdown(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -234,6 +236,7 @@ async function startProxy(
       maxStatementSize: config.limits.max_statement_size,
       maxStartupMessageSize: config.limits.max_startup_message_size,
       maxClientConnections: config.limits.max_client_connections,
+      maxPreauthConnections: config.limits.max_preauth_connections,
     },
     gate: () => gate,
     logger,
@@ -260,11 +263,14 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   const store = await startStore(config, metrics, logger, instance);
 
   const httpHostPort = splitHostPort(config.http);
+  let draining = false;
   let service: Service | null = null;
   const http = createHttpServer({
     metrics,
     tokens: config.approvals.api_tokens,
     readiness: {
+      // Fails first on shutdown, so a load balancer stops sending new clients before the listener closes.
+      accepting: () => !draining,
       // Readiness opens (and drops) a TCP connection exactly as a client session would.
       upstream: () => connectUpstream(upstream, 1000).then((socket) => (socket.destroy(), true), () => false),
       redis: () => store.isAvailable(),
@@ -332,17 +338,26 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     store,
     reloadRules: () => rules.reload(),
     reopenAudit: () => audit.reopen(),
-    async close() {
-      rules.close();
-      await proxy.close();
-      await cancelRouter?.close();
-      await service?.close();
-      await http.close();
-      await approvals.teams?.close();
-      await approvals.slack?.close();
-      await store.close();
-      readTally.close();
-      await audit.close();
+    async shutdown() {
+      draining = true;
+      logger.info({ sessions: proxy.sessionCount, grace_ms: config.shutdown_grace }, 'draining: idle sessions close now, running statements may finish');
+      await proxy.drain(config.shutdown_grace);
+      await closeAll();
     },
+    close: () => closeAll(),
   };
+
+  async function closeAll(): Promise<void> {
+    draining = true;
+    rules.close();
+    await proxy.close();
+    await cancelRouter?.close();
+    await service?.close();
+    await http.close();
+    await approvals.teams?.close();
+    await approvals.slack?.close();
+    await store.close();
+    readTally.close();
+    await audit.close();
+  }
 }

@@ -60,9 +60,13 @@ export const configSchema = z
     http: hostPort.default('127.0.0.1:7433'),
     /** Name of this instance in approval records and logs (defaults to hostname:pid). */
     instance: z.string().optional(),
+    /** On SIGTERM/SIGINT, how long running statements may finish before they are cancelled upstream. */
+    shutdown_grace: duration('30s'),
     limits: z
       .object({
         max_client_connections: z.number().int().positive().default(1000),
+        /** Connections still in their handshake count against this smaller limit, so silent sockets cannot lock clients out. */
+        max_preauth_connections: z.number().int().positive().default(100),
         startup_timeout: duration('10s'),
         max_message_size: bytes('256MiB'),
         /**

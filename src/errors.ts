@@ -10,6 +10,7 @@ export const SqlState = {
   connectionFailure: '08006',
   insufficientPrivilege: '42501',
   queryCanceled: '57014',
+  adminShutdown: '57P01',
   systemError: '58000',
   inFailedTransaction: '25P02',
   featureNotSupported: '0A000',
@@ -71,6 +72,11 @@ export class ProtocolError extends PgwardenError {
   static startupTimeout(ms: number): ProtocolError {
     return new ProtocolError('PGW_PROTO_STARTUP_TIMEOUT', `the connection did not complete its startup within ${ms} ms`);
   }
+  static evictedSilent(): ProtocolError {
+    return new ProtocolError('PGW_PROTO_STARTUP_TIMEOUT', 'closed before its startup message arrived: every pre-authentication slot was taken and this connection had waited longest', {
+      hint: 'Send the startup message promptly after connecting.',
+    });
+  }
   static unsupported(what: string): ProtocolError {
     return new ProtocolError('PGW_PROTO_UNSUPPORTED', `${what} is not supported through pgwarden`);
   }
@@ -81,8 +87,11 @@ export class ConnectionLimitError extends PgwardenError {
   readonly id = 'PGW_CONN_LIMIT';
   readonly sqlstate = SqlState.tooManyConnections;
   readonly severity = 'FATAL' as const;
-  constructor(max: number) {
-    super(`too many client connections (limit ${max})`, { hint: 'Close idle connections or raise limits.max_client_connections.' });
+  constructor(max: number, preAuthentication = false) {
+    super(
+      preAuthentication ? `too many connections are still authenticating (limit ${max}); try again shortly` : `too many client connections (limit ${max})`,
+      { hint: preAuthentication ? 'Connections that have not finished their handshake have their own limit, limits.max_preauth_connections.' : 'Close idle connections or raise limits.max_client_connections.' },
+    );
   }
 }
 
@@ -141,8 +150,35 @@ export class ApprovalWithdrawn extends PgwardenError {
   readonly id = 'PGW_APPROVAL_WITHDRAWN';
   readonly sqlstate = SqlState.queryCanceled;
   readonly severity = 'ERROR' as const;
-  constructor(readonly requestId: string) {
-    super(`canceling statement due to user request; approval request ${requestId} was withdrawn`);
+  constructor(
+    readonly requestId: string,
+    readonly reason: string = 'client_cancel',
+  ) {
+    super(withdrawnWording(requestId, reason));
+  }
+}
+
+/** The reason decides the words: a client's own cancel reads like PostgreSQL's, the others say what happened. */
+function withdrawnWording(requestId: string, reason: string): string {
+  switch (reason) {
+    case 'shutdown':
+      return `pgwarden is shutting down; approval request ${requestId} was withdrawn before a decision`;
+    case 'instance_lost':
+      return `approval request ${requestId} was withdrawn: this pgwarden instance lost contact with the shared approval store for too long`;
+    default:
+      return `canceling statement due to user request; approval request ${requestId} was withdrawn`;
+  }
+}
+
+/** pgwarden is stopping (SIGTERM/SIGINT): sent to sessions as they become idle, or when the shutdown grace ends. */
+export class ShuttingDown extends PgwardenError {
+  readonly id = 'PGW_SHUTTING_DOWN';
+  readonly sqlstate = SqlState.adminShutdown;
+  readonly severity = 'FATAL' as const;
+  constructor(afterGrace = false) {
+    super(afterGrace ? 'pgwarden is shutting down; the statement was cancelled after the shutdown grace period' : 'pgwarden is shutting down', {
+      hint: 'Reconnect: another pgwarden instance (or this one, once restarted) will serve you.',
+    });
   }
 }
 

@@ -25,7 +25,8 @@ Examples:
 
 Agents then connect to postgres://USER:PASSWORD@127.0.0.1:7432/DB exactly as to PostgreSQL.
 Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay) and reopens the
-audit file after log rotation; SIGINT/SIGTERM stop.`,
+audit file after log rotation; SIGINT/SIGTERM drain: /readyz fails, idle sessions get 57P01, held statements are
+withdrawn, running ones get shutdown_grace (30s) before they are cancelled upstream.`,
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfig(flags);
@@ -40,8 +41,13 @@ audit file after log rotation; SIGINT/SIGTERM stop.`,
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, 'shutting down');
-        app.close().then(
+        logger.info({ signal, grace_ms: config.shutdown_grace }, 'shutting down');
+        // Bounded: the drain itself ends within the grace period plus a few seconds of cancels; this is the backstop.
+        setTimeout(() => {
+          logger.error('shutdown did not finish in time; exiting');
+          process.exit(1);
+        }, config.shutdown_grace + 15_000).unref();
+        app.shutdown().then(
           () => process.exit(0),
           (err) => {
             logger.error({ err }, 'error during shutdown');

@@ -56,7 +56,7 @@ export interface GateHold {
   /** Settles once with allow or deny; never rejects. */
   readonly result: Promise<GateAllow | GateDeny>;
   /** The client cancelled (CancelRequest) or disconnected while held. */
-  withdraw(reason: 'client_cancel' | 'client_disconnect'): void;
+  withdraw(reason: 'client_cancel' | 'client_disconnect' | 'shutdown'): void;
 }
 export type GateOutcome = GateAllow | GateDeny | GateHold;
 

@@ -60,6 +60,8 @@ export class Pipeline {
   private unitRanCode = false;
   private readonly refusals: Refusals;
   private held: { hold: GateHold | null } | null = null;
+  /** A withdrawal that arrived while the held statement's request was still being opened. */
+  private withdrawOnHold: 'client_cancel' | 'shutdown' | null = null;
   /** A frame that waits until the server has answered every earlier unit (lexer state or a name in flight). */
   private blocked: Frame | null = null;
   private retryScheduled = false;
@@ -246,8 +248,17 @@ export class Pipeline {
 
   /** A CancelRequest for this session arrived. Returns true when pgwarden handled it (a held statement). */
   cancelHeld(): boolean {
+    return this.withdrawHeld('client_cancel');
+  }
+
+  /**
+   * Withdraws the held statement (a cancel, or shutdown); the client then gets 57014 like any refusal. A statement whose
+   * request is still being opened is withdrawn as soon as it is. Returns true when a statement was held.
+   */
+  withdrawHeld(reason: 'client_cancel' | 'shutdown'): boolean {
     if (!this.held) return false;
-    this.held.hold?.withdraw('client_cancel');
+    if (this.held.hold) this.held.hold.withdraw(reason);
+    else this.withdrawOnHold = reason;
     return true;
   }
 
@@ -348,6 +359,7 @@ export class Pipeline {
     const settle = (final: GateOutcome) => {
       if (final.kind === 'hold') return this.waitForHold(final, frame, allow, report);
       this.held = null;
+      this.withdrawOnHold = null;
       this.apply(final, frame, allow, report);
       this.host.onHoldChange(false);
     };
@@ -358,6 +370,10 @@ export class Pipeline {
 
   private waitForHold(hold: GateHold, frame: Frame, allow: Allow, report: GateReport | null): void {
     this.held = { hold };
+    if (this.withdrawOnHold !== null) {
+      hold.withdraw(this.withdrawOnHold);
+      this.withdrawOnHold = null;
+    }
     this.host.toClient(noticeResponse(hold.notice));
     hold.onNotice((text) => {
       if (this.held?.hold === hold) this.host.toClient(noticeResponse(text));

@@ -171,7 +171,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
               case 'expired':
                 return { kind: 'deny', error: new ApprovalExpired(request.id, request.rule, formatDuration(verdict.review?.timeoutMs ?? 0)) };
               default:
-                return { kind: 'deny', error: new ApprovalWithdrawn(request.id) };
+                return { kind: 'deny', error: new ApprovalWithdrawn(request.id, o.request.withdrawnReason ?? 'client_cancel') };
             }
           }),
         };

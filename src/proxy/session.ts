@@ -2,7 +2,7 @@
 // the pipeline. Owns both sockets; every close has a CloseReason.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import { ConnectionLimitError, ShuttingDown, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
@@ -43,9 +43,11 @@ export interface SessionDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
-  /** True when this connection is over the client limit: it is refused after its StartupMessage. */
-  readonly overLimit: boolean;
+  /** True when authenticated connections are at the client limit: this one is refused after its StartupMessage. */
+  isOverLimit(): boolean;
   readonly maxClients: number;
+  /** The session finished authentication (it leaves the pre-authentication count). */
+  onAuthenticated(session: Session): void;
   onClose(session: Session, reason: CloseReason): void;
 }
 
@@ -72,6 +74,8 @@ export class Session {
   private clientKey: { pid: number; secret: number } | null = null;
   private startupTimer: NodeJS.Timeout | null;
   private readonly upOut: Buffer[] = [];
+  /** Shutting down: no new statement starts; the session closes with 57P01 once nothing is outstanding. */
+  private draining = false;
   /** The server refused authentication (its ErrorResponse was relayed): the close that follows is auth_failed. */
   private authRejected = false;
 
@@ -141,6 +145,11 @@ export class Session {
 
   private pump(): void {
     if (this.state === SessionState.closed) return;
+    if (this.draining && !this.pipeline.isHeld) {
+      // Nothing new starts; what a refusal queued for the server (its marker) still goes out.
+      this.flushUpstream();
+      return this.closeIfDrained();
+    }
     if (this.pipeline.isHeld) {
       // A client that gives up sends Terminate and waits for us to close: honour it (the held request is withdrawn).
       if (this.framer.contains(FrontendCode.Terminate)) return this.close(CloseReason.clientTerminate);
@@ -222,7 +231,7 @@ export class Session {
   }
 
   private async onStartupMessage(packet: Extract<StartupPacket, { type: 'startup' }>, rest: Buffer): Promise<void> {
-    if (this.deps.overLimit) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
+    if (this.deps.isOverLimit()) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
     if (isReplication(packet.params)) return this.fatal(ProtocolError.replicationRefused());
     const params = new Map<string, string>();
     const unrecognized: string[] = [];
@@ -301,6 +310,7 @@ export class Session {
   private attribute(code: number, length: number, msg: Buffer | null): InspectResult {
     const result = this.pipeline.replies.onBackend(code, length, msg);
     this.pipeline.onReplyProgress();
+    if (this.draining && code === BackendCode.ReadyForQuery) queueMicrotask(() => this.closeIfDrained());
     return result;
   }
 
@@ -347,6 +357,7 @@ export class Session {
 
   private onAuthenticated(): void {
     this.state = SessionState.ready;
+    this.deps.onAuthenticated(this);
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.startupTimer = null;
     this.framer.setLimit(this.deps.options.maxMessageSize);
@@ -361,6 +372,39 @@ export class Session {
   private onUpstreamGone(): void {
     if (this.state === SessionState.closed) return;
     this.close(this.authRejected ? CloseReason.authFailed : CloseReason.upstreamClosed);
+  }
+
+  /** When the client connected (ms since the epoch): how long a handshake has taken. */
+  readonly openedAt = Date.now();
+
+  /** No StartupMessage yet (nor SSLRequest answered into one): a silent socket, first to make room when slots run out. */
+  get isSilent(): boolean {
+    return this.state === SessionState.startup;
+  }
+
+  // ── graceful shutdown ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Shutdown begins: a session still starting, or idle, gets FATAL 57P01 now; a held statement is withdrawn (57014,
+   * reason shutdown) and the session closes after that answer; a running statement may finish (proxy drain() gives it
+   * the grace period, then cancels it upstream). No new statement is started meanwhile.
+   */
+  drain(): void {
+    if (this.state === SessionState.closed || this.draining) return;
+    this.draining = true;
+    if (this.state !== SessionState.ready && this.state !== SessionState.held) return this.fatal(new ShuttingDown(), CloseReason.shutdown);
+    if (this.pipeline.withdrawHeld('shutdown')) return;
+    this.closeIfDrained();
+  }
+
+  /** The grace period is over: cancel what still runs upstream, with the upstream's own cancel key. */
+  cancelRunning(): void {
+    if (this.upstreamKey && this.state !== SessionState.closed) void sendOneShot(this.deps.options.upstream, encodeCancel(this.upstreamKey.pid, this.upstreamKey.secret), 5000);
+  }
+
+  private closeIfDrained(): void {
+    if (!this.draining || this.state === SessionState.closed || this.pipeline.isHeld || this.pipeline.replies.size > 0) return;
+    this.fatal(new ShuttingDown(), CloseReason.shutdown);
   }
 
   // ── errors and close ─────────────────────────────────────────────────────────────────────────────────

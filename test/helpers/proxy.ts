@@ -18,6 +18,7 @@ export async function startProxy(
   opts: {
     gate?: Gate;
     maxClientConnections?: number;
+    maxPreauthConnections?: number;
     startupTimeoutMs?: number;
     maxMessageSize?: number;
     maxStatementSize?: number;
@@ -38,6 +39,7 @@ export async function startProxy(
       maxStatementSize: opts.maxStatementSize ?? 1024 * 1024,
       maxStartupMessageSize: 10_000,
       maxClientConnections: opts.maxClientConnections ?? 2000,
+      maxPreauthConnections: opts.maxPreauthConnections ?? 200,
     },
     gate: () => gate,
     logger: silentLogger,
