@@ -53,6 +53,8 @@ export interface App {
   reopenAudit(): Promise<void>;
   /** Re-reads the TLS certificates and keys of both legs (SIGHUP); a broken new pair is refused and the old one stays. */
   reloadTls(): void;
+  /** Graceful stop (SIGTERM/SIGINT): /readyz fails, the listener closes, sessions drain (config shutdown_grace), then close(). */
+  shutdown(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -234,8 +236,10 @@ async function startProxy(
       startupTimeoutMs: config.limits.startup_timeout,
       connectTimeoutMs: 10_000,
       maxMessageSize: config.limits.max_message_size,
+      maxStatementSize: config.limits.max_statement_size,
       maxStartupMessageSize: config.limits.max_startup_message_size,
       maxClientConnections: config.limits.max_client_connections,
+      maxPreauthConnections: config.limits.max_preauth_connections,
     },
     gate: () => gate,
     logger,
@@ -263,11 +267,14 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   const store = await startStore(config, metrics, logger, instance);
 
   const httpHostPort = splitHostPort(config.http);
+  let draining = false;
   let service: Service | null = null;
   const http = createHttpServer({
     metrics,
     tokens: config.approvals.api_tokens,
     readiness: {
+      // Fails first on shutdown, so a load balancer stops sending new clients before the listener closes.
+      accepting: () => !draining,
       // Readiness opens (and drops) a TCP connection exactly as a client session would.
       upstream: () => connectUpstream(upstream, 1000).then((socket) => (socket.destroy(), true), () => false),
       redis: () => store.isAvailable(),
@@ -337,18 +344,27 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     reloadRules: () => rules.reload(),
     reopenAudit: () => audit.reopen(),
     reloadTls: () => identity.reload(),
-    async close() {
-      rules.close();
-      identity.close();
-      await proxy.close();
-      await cancelRouter?.close();
-      await service?.close();
-      await http.close();
-      await approvals.teams?.close();
-      await approvals.slack?.close();
-      await store.close();
-      readTally.close();
-      await audit.close();
+    async shutdown() {
+      draining = true;
+      logger.info({ sessions: proxy.sessionCount, grace_ms: config.shutdown_grace }, 'draining: idle sessions close now, running statements may finish');
+      await proxy.drain(config.shutdown_grace);
+      await closeAll();
     },
+    close: () => closeAll(),
   };
+
+  async function closeAll(): Promise<void> {
+    draining = true;
+    rules.close();
+    identity.close();
+    await proxy.close();
+    await cancelRouter?.close();
+    await service?.close();
+    await http.close();
+    await approvals.teams?.close();
+    await approvals.slack?.close();
+    await store.close();
+    readTally.close();
+    await audit.close();
+  }
 }

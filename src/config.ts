@@ -37,11 +37,21 @@ export const configSchema = z
     http: hostPort.default('127.0.0.1:7433'),
     /** Name of this instance in approval records and logs (defaults to hostname:pid). */
     instance: z.string().optional(),
+    /** On SIGTERM/SIGINT, how long running statements may finish before they are cancelled upstream. */
+    shutdown_grace: duration('30s'),
     limits: z
       .object({
         max_client_connections: z.number().int().positive().default(1000),
+        /** Connections still in their handshake count against this smaller limit, so silent sockets cannot lock clients out. */
+        max_preauth_connections: z.number().int().positive().default(100),
         startup_timeout: duration('10s'),
         max_message_size: bytes('256MiB'),
+        /**
+         * Query/Parse statement texts longer than this are refused (54000) before they are decoded or parsed: a 1 MiB
+         * text already costs ~0.2 s of parser time, during which no other client is served. Bind values and COPY data
+         * may still be as large as max_message_size.
+         */
+        max_statement_size: bytes('1MiB'),
         /** Before authentication completes, messages are small (PostgreSQL allows 10,000 bytes for the startup packet). */
         max_startup_message_size: bytes('10000'),
         /** A result with more rows than this is an export: LIMIT above it classifies as export, and the row budget watches results. */

@@ -10,9 +10,14 @@ export const SqlState = {
   connectionFailure: '08006',
   insufficientPrivilege: '42501',
   queryCanceled: '57014',
+  adminShutdown: '57P01',
   systemError: '58000',
   inFailedTransaction: '25P02',
   featureNotSupported: '0A000',
+  programLimitExceeded: '54000',
+  characterNotInRepertoire: '22021',
+  invalidSqlStatementName: '26000',
+  invalidCursorName: '34000',
   internalError: 'XX000',
 } as const;
 export type SqlState = (typeof SqlState)[keyof typeof SqlState];
@@ -67,6 +72,11 @@ export class ProtocolError extends PgwardenError {
   static startupTimeout(ms: number): ProtocolError {
     return new ProtocolError('PGW_PROTO_STARTUP_TIMEOUT', `the connection did not complete its startup within ${ms} ms`);
   }
+  static evictedSilent(): ProtocolError {
+    return new ProtocolError('PGW_PROTO_STARTUP_TIMEOUT', 'closed before its startup message arrived: every pre-authentication slot was taken and this connection had waited longest', {
+      hint: 'Send the startup message promptly after connecting.',
+    });
+  }
   static unsupported(what: string): ProtocolError {
     return new ProtocolError('PGW_PROTO_UNSUPPORTED', `${what} is not supported through pgwarden`);
   }
@@ -77,8 +87,11 @@ export class ConnectionLimitError extends PgwardenError {
   readonly id = 'PGW_CONN_LIMIT';
   readonly sqlstate = SqlState.tooManyConnections;
   readonly severity = 'FATAL' as const;
-  constructor(max: number) {
-    super(`too many client connections (limit ${max})`, { hint: 'Close idle connections or raise limits.max_client_connections.' });
+  constructor(max: number, preAuthentication = false) {
+    super(
+      preAuthentication ? `too many connections are still authenticating (limit ${max}); try again shortly` : `too many client connections (limit ${max})`,
+      { hint: preAuthentication ? 'Connections that have not finished their handshake have their own limit, limits.max_preauth_connections.' : 'Close idle connections or raise limits.max_client_connections.' },
+    );
   }
 }
 
@@ -197,8 +210,35 @@ export class ApprovalWithdrawn extends PgwardenError {
   readonly id = 'PGW_APPROVAL_WITHDRAWN';
   readonly sqlstate = SqlState.queryCanceled;
   readonly severity = 'ERROR' as const;
-  constructor(readonly requestId: string) {
-    super(`canceling statement due to user request; approval request ${requestId} was withdrawn`);
+  constructor(
+    readonly requestId: string,
+    readonly reason: string = 'client_cancel',
+  ) {
+    super(withdrawnWording(requestId, reason));
+  }
+}
+
+/** The reason decides the words: a client's own cancel reads like PostgreSQL's, the others say what happened. */
+function withdrawnWording(requestId: string, reason: string): string {
+  switch (reason) {
+    case 'shutdown':
+      return `pgwarden is shutting down; approval request ${requestId} was withdrawn before a decision`;
+    case 'instance_lost':
+      return `approval request ${requestId} was withdrawn: this pgwarden instance lost contact with the shared approval store for too long`;
+    default:
+      return `canceling statement due to user request; approval request ${requestId} was withdrawn`;
+  }
+}
+
+/** pgwarden is stopping (SIGTERM/SIGINT): sent to sessions as they become idle, or when the shutdown grace ends. */
+export class ShuttingDown extends PgwardenError {
+  readonly id = 'PGW_SHUTTING_DOWN';
+  readonly sqlstate = SqlState.adminShutdown;
+  readonly severity = 'FATAL' as const;
+  constructor(afterGrace = false) {
+    super(afterGrace ? 'pgwarden is shutting down; the statement was cancelled after the shutdown grace period' : 'pgwarden is shutting down', {
+      hint: 'Reconnect: another pgwarden instance (or this one, once restarted) will serve you.',
+    });
   }
 }
 
@@ -260,6 +300,81 @@ export class InFailedTransaction extends PgwardenError {
   constructor() {
     super('current transaction is aborted, commands ignored until end of transaction block', {
       hint: 'A statement in this transaction was refused by pgwarden. Send ROLLBACK and retry.',
+    });
+  }
+}
+
+/** A Query or Parse text longer than limits.max_statement_size: refused before it is decoded or parsed. */
+export class StatementTooLarge extends PgwardenError {
+  readonly id = 'PGW_STATEMENT_TOO_LARGE';
+  readonly sqlstate = SqlState.programLimitExceeded;
+  readonly severity = 'ERROR' as const;
+  constructor(length: number, max: number) {
+    super(`statement text of ${length} bytes exceeds limits.max_statement_size (${max} bytes)`, {
+      hint: 'Send large values as bind parameters or COPY data (those may be as large as limits.max_message_size), or ask the operator to raise limits.max_statement_size.',
+    });
+  }
+}
+
+/** A statement text that cannot be read in the session's client_encoding the way the server reads it. */
+export class TextNotDecodable extends PgwardenError {
+  readonly id = 'PGW_TEXT_UNDECODABLE';
+  readonly sqlstate = SqlState.characterNotInRepertoire;
+  readonly severity = 'ERROR' as const;
+  constructor(reason: string) {
+    super(`the statement text cannot be read the way the server reads it: ${reason}`, {
+      hint: 'Use client_encoding UTF8 (docs/protocol.md lists the encodings pgwarden reads), or send such characters as bind parameters.',
+    });
+  }
+}
+
+/**
+ * A text whose reading depends on client_encoding or standard_conforming_strings arrived behind statements of the same
+ * pipeline (before Sync) that may have changed them and that the server has not confirmed yet.
+ */
+export class LexerStateUnconfirmed extends PgwardenError {
+  readonly id = 'PGW_LEXER_STATE_UNCONFIRMED';
+  readonly sqlstate = SqlState.featureNotSupported;
+  readonly severity = 'ERROR' as const;
+  constructor() {
+    super('a statement text with non-ASCII characters or backslashes cannot be decided behind other statements of the same pipeline before Sync: they may change client_encoding or standard_conforming_strings', {
+      hint: 'Send Sync (end the pipeline) before this statement, or pass such values as bind parameters.',
+    });
+  }
+}
+
+/** Bind of a prepared statement pgwarden has not seen the server create (or has seen it deallocated). */
+export class UnknownPreparedStatement extends PgwardenError {
+  readonly id = 'PGW_UNKNOWN_STATEMENT';
+  readonly sqlstate = SqlState.invalidSqlStatementName;
+  readonly severity = 'ERROR' as const;
+  constructor(name: string) {
+    super(`prepared statement ${JSON.stringify(name)} does not exist as far as pgwarden has seen the server confirm it`, {
+      hint: 'Prepare the statement again (Parse or PREPARE) on this connection; pgwarden decides only statements it saw the server accept.',
+    });
+  }
+}
+
+/** Execute of a portal pgwarden has not seen the server create. */
+export class UnknownPortal extends PgwardenError {
+  readonly id = 'PGW_UNKNOWN_PORTAL';
+  readonly sqlstate = SqlState.invalidCursorName;
+  readonly severity = 'ERROR' as const;
+  constructor(name: string) {
+    super(`portal ${JSON.stringify(name)} does not exist as far as pgwarden has seen the server confirm it`, {
+      hint: 'Bind the portal again in this transaction; SQL cursors are read with FETCH, not with the protocol Execute message.',
+    });
+  }
+}
+
+/** A startup parameter (or a switch in `options`) that the rules do not allow as a SET statement. */
+export class StartupSettingRefused extends PgwardenError {
+  readonly id = 'PGW_STARTUP_SETTING_REFUSED';
+  readonly sqlstate = SqlState.insufficientPrivilege;
+  readonly severity = 'FATAL' as const;
+  constructor(setting: string, source: string, why: string) {
+    super(`startup setting ${setting} (${source}) refused: ${why.replace(/^pgwarden: /, '')}`, {
+      hint: 'Connect without it; run the equivalent SET after connecting, where it can be reviewed.',
     });
   }
 }

@@ -9,8 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * to CloseReason, CATEGORIES, the policy actions and the approval outcomes.
  */
 export const LABEL_VALUES = {
-  closeReason: ['client_terminate', 'client_closed', 'upstream_closed', 'upstream_unavailable', 'protocol_violation', 'startup_timeout', 'auth_failed', 'tls_required', 'tls_handshake_failed', 'cancel_request', 'too_many_connections', 'shutdown', 'internal_error'],
-  rejectReason: ['too_many_connections', 'tls_required'],
+  closeReason: ['client_terminate', 'client_closed', 'upstream_closed', 'upstream_unavailable', 'protocol_violation', 'startup_timeout', 'auth_failed', 'tls_required', 'tls_handshake_failed', 'cancel_request', 'too_many_connections', 'too_many_preauth', 'shutdown', 'internal_error'],
+  rejectReason: ['too_many_connections', 'too_many_preauth', 'tls_required'],
   category: ['read', 'write', 'export', 'ddl', 'grant', 'privileged', 'unknown'],
   action: ['allow', 'deny', 'review'],
   outcome: ['approved', 'denied', 'expired', 'withdrawn'],

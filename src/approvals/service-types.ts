@@ -28,7 +28,7 @@ export interface PendingApproval {
   /** Called every progress interval with a short notice while still pending. */
   onProgress(listener: (notice: string) => void): void;
   /** The client cancelled or disconnected. */
-  withdraw(reason: 'client_cancel' | 'client_disconnect'): void;
+  withdraw(reason: 'client_cancel' | 'client_disconnect' | 'shutdown'): void;
 }
 
 export type GrantMatch = { readonly grantId: string; readonly requestId: string; readonly approvedBy: readonly string[] };

@@ -29,7 +29,8 @@ Agents then connect to postgres://USER:PASSWORD@127.0.0.1:7432/DB exactly as to 
 With --tls-cert/--tls-key, clients may use sslmode=require … verify-full; the upstream leg takes libpq's
 parameters: --upstream 'postgres://db:5432/?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'.
 Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay) and the TLS
-certificates, and reopens the audit file after log rotation; SIGINT/SIGTERM stop.`,
+certificates, and reopens the audit file after log rotation; SIGINT/SIGTERM drain: /readyz fails, idle sessions
+get 57P01, held statements are withdrawn, running ones get shutdown_grace (30s) before they are cancelled upstream.`,
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfig(flags);
@@ -45,8 +46,13 @@ certificates, and reopens the audit file after log rotation; SIGINT/SIGTERM stop
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, 'shutting down');
-        app.close().then(
+        logger.info({ signal, grace_ms: config.shutdown_grace }, 'shutting down');
+        // Bounded: the drain itself ends within the grace period plus a few seconds of cancels; this is the backstop.
+        setTimeout(() => {
+          logger.error('shutdown did not finish in time; exiting');
+          process.exit(1);
+        }, config.shutdown_grace + 15_000).unref();
+        app.shutdown().then(
           () => process.exit(0),
           (err) => {
             logger.error({ err }, 'error during shutdown');

@@ -2,42 +2,22 @@
 // @see https://www.postgresql.org/docs/current/protocol-message-formats.html
 import { ProtocolError } from '../errors.js';
 
-/** Reads a NUL-terminated UTF-8 string at `offset`; returns the string and the offset after the NUL. */
-export function readCString(body: Buffer, offset: number, what: string): [string, number] {
+/**
+ * Index of the NUL that ends the string starting at `offset` (Query and Parse texts, statement and portal names).
+ * Names and texts are converted from the session's client_encoding by the server, so pgwarden reads them the same way
+ * (client-encoding.ts), never as UTF-8 by assumption: two different byte strings must stay two different names.
+ */
+export function cstringEnd(body: Buffer, offset: number, what: string): number {
   const end = body.indexOf(0, offset);
   if (end < 0) throw ProtocolError.malformed(`${what}: missing string terminator`);
-  return [body.toString('utf8', offset, end), end + 1];
+  return end;
 }
 
-/** Query (F): the SQL text. */
-export function decodeQuery(body: Buffer): string {
-  return readCString(body, 0, 'Query')[0];
-}
-
-/** Parse (F): statement name and SQL text (parameter types are not needed). */
-export function decodeParse(body: Buffer): { name: string; text: string } {
-  const [name, next] = readCString(body, 0, 'Parse');
-  const [text] = readCString(body, next, 'Parse');
-  return { name, text };
-}
-
-/** Bind (F): destination portal and source statement names (parameters are never decoded: they may be large and secret). */
-export function decodeBindNames(body: Buffer): { portal: string; statement: string } {
-  const [portal, next] = readCString(body, 0, 'Bind');
-  const [statement] = readCString(body, next, 'Bind');
-  return { portal, statement };
-}
-
-/** Execute (F): portal name. */
-export function decodeExecutePortal(body: Buffer): string {
-  return readCString(body, 0, 'Execute')[0];
-}
-
-/** Close (F) and Describe (F): 'S' statement or 'P' portal, and its name. */
-export function decodeTarget(body: Buffer, what: string): { kind: 'S' | 'P'; name: string } {
+/** Close (F) and Describe (F): 'S' statement or 'P' portal; the name starts at offset 1. */
+export function targetKind(body: Buffer, what: string): 'S' | 'P' {
   const kind = body[0];
   if (kind !== 0x53 && kind !== 0x50) throw ProtocolError.malformed(`${what}: target must be 'S' or 'P'`);
-  return { kind: kind === 0x53 ? 'S' : 'P', name: readCString(body, 1, what)[0] };
+  return kind === 0x53 ? 'S' : 'P';
 }
 
 /** FunctionCall (F): the function OID. */

@@ -1,10 +1,20 @@
 // The policy seam: every statement text reaches decide() at a point where the proxy can still answer it itself.
 import type { PgwardenError } from '../errors.js';
 import type { SqlSession, TextFacts } from '../sql/types.js';
-import type { Actor } from '../policy/verdict.js';
+import type { Actor, Verdict } from '../policy/verdict.js';
 
-/** Where the statement came from on the wire. */
-export type StatementSource = 'query' | 'parse' | 'execute' | 'function_call';
+/**
+ * Where the statement came from on the wire. `execute`: a Bind of a statement prepared in an earlier unit (decided
+ * again on every use). `startup`: a setting from the StartupMessage, judged as the equivalent SET before the upstream
+ * connection is opened (a review verdict cannot wait there and refuses).
+ */
+export type StatementSource = 'query' | 'parse' | 'execute' | 'function_call' | 'startup';
+
+/** What the gate decided on, reported back so the proxy can attribute the server's replies to it. */
+export interface GateReport {
+  readonly facts: TextFacts;
+  readonly verdict: Verdict;
+}
 
 export interface StatementContext {
   readonly source: StatementSource;
@@ -29,6 +39,8 @@ export interface StatementContext {
   readonly sqlSession: SqlSession;
   /** Records a session-level stated reason (`SET pgwarden.reason = '…'` was allowed). */
   readonly setSessionReason?: (reason: string) => void;
+  /** Called (synchronously, before decide returns) with the facts and verdict the decision rests on. */
+  readonly report?: (report: GateReport) => void;
 }
 
 /** `notice`: a NoticeResponse for the client before the statement runs (an approval's who and why). */
@@ -44,7 +56,7 @@ export interface GateHold {
   /** Settles once with allow or deny; never rejects. */
   readonly result: Promise<GateAllow | GateDeny>;
   /** The client cancelled (CancelRequest) or disconnected while held. */
-  withdraw(reason: 'client_cancel' | 'client_disconnect'): void;
+  withdraw(reason: 'client_cancel' | 'client_disconnect' | 'shutdown'): void;
 }
 export type GateOutcome = GateAllow | GateDeny | GateHold;
 

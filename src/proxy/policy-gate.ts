@@ -171,7 +171,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
               case 'expired':
                 return { kind: 'deny', error: new ApprovalExpired(request.id, request.rule, formatDuration(verdict.review?.timeoutMs ?? 0)) };
               default:
-                return { kind: 'deny', error: new ApprovalWithdrawn(request.id) };
+                return { kind: 'deny', error: new ApprovalWithdrawn(request.id, o.request.withdrawnReason ?? 'client_cancel') };
             }
           }),
         };
@@ -225,6 +225,7 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       // Recorded whatever the verdict: a refused Parse creates nothing upstream, and remembering it only makes EXECUTE stricter.
       if (ctx.statementName) rememberPrepared(ctx, facts);
       const verdict = cache.evaluate(deps.rules(), facts, ctx.actor, { database: ctx.database, inTransactionBlock: ctx.inTransactionBlock, now: now() });
+      ctx.report?.({ facts, verdict });
       if (deps.metrics) {
         if (timed) deps.metrics.policySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         counted(statementCounters, deps.metrics.statements, strictestCategory(facts.categories), verdict.action).inc();
@@ -237,7 +238,15 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
         deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict), { shape: facts.statements.map((s) => s.fingerprint).join(',') });
         return { kind: 'deny', error };
       }
-      if (verdict.action === 'review') return review(ctx, facts, verdict);
+      if (verdict.action === 'review') {
+        // A startup setting cannot wait for a human: the connection does not exist yet. Refused, and recorded as such.
+        if (ctx.source === 'startup') {
+          const error = new PolicyDenied(verdict.rule, `${verdict.reason} (needs review, which a startup setting cannot wait for)`);
+          deps.audit.append(auditEvent('statement_denied', ctx, facts, verdict, { reason: error.message }));
+          return { kind: 'deny', error };
+        }
+        return review(ctx, facts, verdict);
+      }
       for (const s of facts.statements) if (s.setsReason !== undefined) ctx.setSessionReason?.(s.setsReason);
       const isRead = facts.categories.length === 1 && facts.categories[0] === 'read';
       if (!isRead) return recorded(auditEvent('statement_allowed', ctx, facts, verdict), ALLOW);

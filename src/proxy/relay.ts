@@ -1,19 +1,24 @@
 // Upstream → client pump: peeks at message headers only, forwards chunks unchanged when nothing needs changing,
 // streams large messages (DataRow, CopyData) without buffering them, and hands the few messages pgwarden must see
-// (ReadyForQuery, ParameterStatus, BackendKeyData, Authentication, ErrorResponse while a substitution is armed) to a handler.
+// whole (ReadyForQuery, ParameterStatus, BackendKeyData, Authentication, an ErrorResponse pgwarden may swap) to a
+// handler. Every message's header is shown to the handler once (reply correlation, see replies.ts).
 import { BackendCode } from './codes.js';
 
 /** What the handler wants done with an inspected message. */
 export type InspectResult = 'pass' | 'drop' | Buffer;
 
 export interface RelayHandler {
-  /** Which message types need the whole message (everything else streams through). */
-  wantsWhole(code: number): boolean;
+  /** Called once per message, at its header (`length` counts the type byte): true to receive it whole in inspect(). */
+  header(code: number, length: number): boolean;
   inspect(code: number, message: Buffer): InspectResult;
 }
 
 export class BackendRelay {
-  private partial: Buffer | null = null;
+  /** The start of a message wanted whole (or of a header) that spans reads: chunks joined once complete. */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** Bytes the partial message needs in total (0 while its header is incomplete). */
+  private partialNeed = 0;
   private passRemaining = 0;
   private readonly queued: Buffer[] = [];
 
@@ -24,7 +29,7 @@ export class BackendRelay {
 
   /** True between messages: pgwarden may insert its own message into the client stream now. */
   get atBoundary(): boolean {
-    return this.passRemaining === 0 && this.partial === null;
+    return this.passRemaining === 0 && this.partial.length === 0;
   }
 
   /** Sends `message` to the client at the next message boundary (now, if the stream is between messages). */
@@ -36,30 +41,50 @@ export class BackendRelay {
   push(input: Buffer): void {
     let chunk = input;
     let i = 0;
-    if (this.partial) {
-      chunk = Buffer.concat([this.partial, input]);
-      this.partial = null;
+    if (this.partial.length > 0) {
+      this.partial.push(input);
+      this.partialBytes += input.length;
+      if (this.partialNeed > 0 && this.partialBytes < this.partialNeed) return;
+      chunk = Buffer.concat(this.partial);
+      this.partial = [];
+      this.partialBytes = 0;
+      this.partialNeed = 0;
+      // The message at the start of `chunk` has had its header shown already when its length was known.
+      return this.scan(chunk, 0, this.pendingWhole);
     } else if (this.passRemaining > 0) {
       const n = Math.min(this.passRemaining, chunk.length);
       this.passRemaining -= n;
       i = n;
     }
+    this.scan(chunk, i, false);
+  }
+
+  /** True when the partial message at the head of the next scan was already announced and wanted whole. */
+  private pendingWhole = false;
+
+  private scan(chunk: Buffer, start: number, firstAnnounced: boolean): void {
     const out: Buffer[] = [];
+    let i = start;
     let runStart = 0;
     const end = chunk.length;
+    let announced = firstAnnounced;
+    this.pendingWhole = false;
     while (i < end) {
       if (end - i < 5) {
         if (i > runStart) out.push(chunk.subarray(runStart, i));
-        this.partial = Buffer.from(chunk.subarray(i));
+        this.keepPartial(chunk.subarray(i), 0);
         runStart = end;
         break;
       }
       const code = chunk[i]!;
       const total = chunk.readInt32BE(i + 1) + 1;
-      if (this.handler.wantsWhole(code)) {
+      const whole = announced ? true : this.handler.header(code, total);
+      announced = false;
+      if (whole) {
         if (end - i < total) {
           if (i > runStart) out.push(chunk.subarray(runStart, i));
-          this.partial = Buffer.from(chunk.subarray(i));
+          this.keepPartial(chunk.subarray(i), total);
+          this.pendingWhole = true;
           runStart = end;
           break;
         }
@@ -80,6 +105,12 @@ export class BackendRelay {
     if (runStart < end) out.push(runStart === 0 ? chunk : chunk.subarray(runStart, end));
     if (this.queued.length > 0 && this.atBoundary) out.push(...this.queued.splice(0));
     if (out.length > 0) this.write(out);
+  }
+
+  private keepPartial(bytes: Buffer, need: number): void {
+    this.partial = [Buffer.from(bytes)];
+    this.partialBytes = bytes.length;
+    this.partialNeed = need;
   }
 }
 

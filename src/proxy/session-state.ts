@@ -28,6 +28,8 @@ export const CloseReason = {
   tlsHandshakeFailed: 'tls_handshake_failed',
   cancelRequest: 'cancel_request',
   tooManyConnections: 'too_many_connections',
+  /** Refused at accept: too many connections still in their handshake (limits.max_preauth_connections). */
+  tooManyPreauth: 'too_many_preauth',
   shutdown: 'shutdown',
   internalError: 'internal_error',
 } as const;

@@ -2,14 +2,14 @@
 // the pipeline. Owns both sockets; every close has a CloseReason.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { AuthError, ConnectionLimitError, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import { AuthError, ShuttingDown, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
 import { saysClientCouldBind, withoutChannelBinding } from './auth-relay.js';
 import { writePieces } from './socket-writer.js';
-import { backendKeyData, readErrorFields, toErrorResponse } from './backend.js';
+import { backendKeyData, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
 import { encodeCancel, isReplication } from './startup.js';
 import { sendOneShot, type UpstreamTarget } from './upstream.js';
@@ -22,12 +22,16 @@ import { BackendRelay, type InspectResult } from './relay.js';
 import { Pipeline } from './pipeline.js';
 import type { Gate } from './gate.js';
 import { CloseReason, SessionState } from './session-state.js';
+import { LexerState } from './lexer-state.js';
+import { judgeStartupSettings } from './startup-gate.js';
 
 export interface SessionOptions {
   readonly upstream: UpstreamTarget;
   readonly startupTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxMessageSize: number;
+  /** limits.max_statement_size: Query/Parse texts longer than this are refused (54000) before decoding or parsing. */
+  readonly maxStatementSize: number;
   readonly maxStartupMessageSize: number;
 }
 
@@ -39,12 +43,11 @@ export interface SessionDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
-  /** True when this connection is over the client limit: it is refused after its StartupMessage. */
-  readonly overLimit: boolean;
-  readonly maxClients: number;
   /** Owner, groups and connection limit of identities (config `identities`, `auth`). */
   readonly identities?: IdentityFacts;
   readonly identityConnections?: IdentityConnections;
+  /** The session finished authentication (it leaves the pre-authentication count). */
+  onAuthenticated(session: Session): void;
   onClose(session: Session, reason: CloseReason): void;
 }
 
@@ -57,37 +60,42 @@ export class Session {
   txStatus: TxStatus = 'I';
   actor: Actor = { user: '', application: '', address: '' };
   database = '';
-  standardConformingStrings = true;
+  /** client_encoding / server_encoding / standard_conforming_strings as the server reports them (ParameterStatus). */
+  readonly lexer = new LexerState();
   private upstream: net.Socket | null = null;
-  private startupBuf: Buffer = Buffer.alloc(0);
-  /** Set when pgwarden authenticated the client itself (null: passthrough). */
-  private login: Login | null = null;
-  /** The upstream offered SCRAM-SHA-256-PLUS and the client was shown the offer without it (passthrough). */
-  private bindingStripped = false;
-  /** This session's place in its identity's connection limit. */
-  private readonly slot: IdentitySlot;
+  /** Client bytes that arrive while the upstream connection is being opened (pipelined password messages). */
+  private readonly early: Buffer[] = [];
+  private earlyBytes = 0;
   private readonly framer: Framer;
   private readonly relay: BackendRelay;
   private readonly pipeline: Pipeline;
   private upstreamKey: { pid: number; secret: number } | null = null;
   private clientKey: { pid: number; secret: number } | null = null;
   private startupTimer: NodeJS.Timeout | null;
-  /** An armed error swap (see Pipeline.refuse); `before` counts the ReadyForQuery messages due before ours. */
-  private substitution: { marker: string; replacement: Buffer; before: number } | null = null;
   private readonly upOut: Buffer[] = [];
+  /** Shutting down: no new statement starts; the session closes with 57P01 once nothing is outstanding. */
+  private draining = false;
   /** The server refused authentication (its ErrorResponse was relayed): the close that follows is auth_failed. */
   private authRejected = false;
+  /** Set when pgwarden authenticated the client itself (null: passthrough). */
+  private login: Login | null = null;
+  /** The upstream offered SCRAM-SHA-256-PLUS and the client was shown the offer without it (passthrough). */
+  private bindingStripped = false;
+  /** This session's place in its identity's connection limit. */
+  private readonly slot: IdentitySlot;
 
   constructor(
     private readonly client: net.Socket,
     private readonly deps: SessionDeps,
     id: string,
+    /** When the client connected (the startup phase before this session counts). */
+    readonly openedAt = Date.now(),
   ) {
     this.id = id;
     this.slot = new IdentitySlot(deps.identityConnections, deps.identities);
     this.framer = new Framer(deps.options.maxStartupMessageSize);
     this.relay = new BackendRelay(
-      { wantsWhole: (code) => this.wantsWhole(code), inspect: (code, msg) => this.inspectBackend(code, msg) },
+      { header: (code, length) => this.onBackendHeader(code, length), inspect: (code, msg) => this.inspectBackend(code, msg) },
       (pieces) => this.writeClient(pieces),
     );
     const session = this;
@@ -104,15 +112,11 @@ export class Session {
       get txStatus() {
         return session.txStatus;
       },
-      get standardConformingStrings() {
-        return session.standardConformingStrings;
-      },
+      lexer: this.lexer,
+      maxStatementSize: deps.options.maxStatementSize,
       connectionId: id,
       forward: (bytes) => this.upOut.push(bytes),
       toClient: (bytes) => this.relay.inject(bytes),
-      armSubstitution: (marker, replacement) => {
-        this.substitution = { marker, replacement, before: this.pipeline.pendingReplies };
-      },
       onHoldChange: (held) => this.onHoldChange(held),
       terminate: () => this.close(CloseReason.clientTerminate),
       fail: (err) => this.fatal(err),
@@ -133,7 +137,10 @@ export class Session {
   private onClientData(chunk: Buffer): void {
     try {
       if (this.state === SessionState.startup || this.state === SessionState.connecting) {
-        this.startupBuf = Buffer.concat([this.startupBuf, chunk]);
+        // Kept as a list (joined once) and bounded like any message: a client cannot stream into this buffer.
+        this.earlyBytes += chunk.length;
+        if (this.earlyBytes > this.deps.options.maxStartupMessageSize) throw ProtocolError.malformed('more data than a password message before the server answered the startup');
+        this.early.push(chunk);
         return;
       }
       this.framer.push(chunk);
@@ -145,6 +152,11 @@ export class Session {
 
   private pump(): void {
     if (this.state === SessionState.closed) return;
+    if (this.draining && !this.pipeline.isHeld) {
+      // Nothing new starts; what a refusal queued for the server (its marker) still goes out.
+      this.flushUpstream();
+      return this.closeIfDrained();
+    }
     if (this.pipeline.isHeld) {
       // A client that gives up sends Terminate and waits for us to close: honour it (the held request is withdrawn).
       if (this.framer.contains(FrontendCode.Terminate)) return this.close(CloseReason.clientTerminate);
@@ -206,17 +218,19 @@ export class Session {
   }
 
   private async onStartupMessage(packet: StartupMessage, rest: Buffer): Promise<void> {
-    if (this.deps.overLimit) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
     if (isReplication(packet.params)) return this.fatal(ProtocolError.replicationRefused());
     const params = new Map<string, string>();
     // Protocol options (_pq_.*) were answered with NegotiateProtocolVersion by the startup phase and go no further.
     for (const [k, v] of packet.params) if (!k.startsWith('_pq_.')) params.set(k, v);
     this.actor = sessionActor(params, this.login, this.deps.identities, this.client.remoteAddress ?? '');
     this.database = params.get('database') ?? params.get('user') ?? '';
-    const refused = this.login ? this.slot.take(this.login.identity) : null;
-    if (refused) return this.fatal(refused, CloseReason.tooManyConnections);
+    const overIdentityLimit = this.login ? this.slot.take(this.login.identity) : null;
+    if (overIdentityLimit) return this.fatal(overIdentityLimit, CloseReason.tooManyConnections);
     this.state = SessionState.connecting;
-    this.startupBuf = rest;
+    if (rest.length > 0) this.onClientData(rest);
+    const refused = await judgeStartupSettings(params, { gate: this.deps.gate(), actor: this.actor, database: this.database, connectionId: this.id }).catch((err: unknown) => err);
+    if (refused !== null) return this.fatal(refused);
+    if ((this.state as SessionState) === SessionState.closed) return;
     const started = process.hrtime.bigint();
     let upstream: net.Socket;
     let first: Buffer;
@@ -247,40 +261,52 @@ export class Session {
     this.state = SessionState.authenticating;
     this.relay.push(first);
     upstream.resume();
-    const early = this.startupBuf;
-    this.startupBuf = Buffer.alloc(0);
+    const early = Buffer.concat(this.early.splice(0));
+    this.earlyBytes = 0;
     if (early.length > 0) this.onClientData(early);
   }
 
   // ── upstream → client ────────────────────────────────────────────────────────────────────────────────
 
-  private wantsWhole(code: number): boolean {
+  /** Every backend message's header: attribute it to the message it answers; say which ones are needed whole. */
+  private onBackendHeader(code: number, length: number): boolean {
     switch (code) {
       case BackendCode.ReadyForQuery:
       case BackendCode.ParameterStatus:
       case BackendCode.CopyBothResponse:
         return true;
-      case BackendCode.ErrorResponse:
-        return this.substitution !== null || this.state === SessionState.authenticating;
       case BackendCode.Authentication:
       case BackendCode.BackendKeyData:
-        return this.state === SessionState.authenticating;
+        if (this.state === SessionState.authenticating) return true;
+        break;
+      case BackendCode.ErrorResponse:
+        if (this.state === SessionState.authenticating || this.pipeline.replies.errorNeedsBody) return true;
+        break;
       default:
-        return false;
+        break;
     }
+    if (this.state !== SessionState.authenticating) this.attribute(code, length, null);
+    return false;
+  }
+
+  private attribute(code: number, length: number, msg: Buffer | null): InspectResult {
+    const result = this.pipeline.replies.onBackend(code, length, msg);
+    this.pipeline.onReplyProgress();
+    if (this.draining && code === BackendCode.ReadyForQuery) queueMicrotask(() => this.closeIfDrained());
+    return result;
   }
 
   private inspectBackend(code: number, msg: Buffer): InspectResult {
     switch (code) {
       case BackendCode.ReadyForQuery: {
         this.txStatus = String.fromCharCode(msg[5]!) as TxStatus;
-        if (this.substitution && this.substitution.before-- <= 0) this.substitution = null;
         if (this.state === SessionState.authenticating) {
           const refused = this.onAuthenticated();
           // Over its identity's limit: the client gets FATAL 53300 in place of ReadyForQuery, and the connection ends.
           if (refused) return (setImmediate(() => this.close(CloseReason.tooManyConnections)), toErrorResponse(refused));
-        } else this.pipeline.onReadyForQuery();
-        return 'pass';
+          return 'pass';
+        }
+        return this.attribute(code, msg.length, msg);
       }
       case BackendCode.ParameterStatus: {
         const body = msg.subarray(5);
@@ -288,20 +314,15 @@ export class Session {
         const name = body.toString('utf8', 0, nameEnd);
         const value = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
         if (name === 'application_name') this.actor = { ...this.actor, application: clientApplicationName(value, this.login) };
-        else if (name === 'standard_conforming_strings') this.standardConformingStrings = value === 'on';
+        else this.lexer.update(name, value);
         return 'pass';
       }
       case BackendCode.ErrorResponse: {
-        if (this.substitution) {
-          const fields = readErrorFields(msg.subarray(5));
-          if (fields.M?.includes(this.substitution.marker)) {
-            const replacement = this.substitution.replacement;
-            this.substitution = null;
-            return replacement;
-          }
+        if (this.state === SessionState.authenticating) {
+          this.authRejected = true;
+          return 'pass';
         }
-        if (this.state === SessionState.authenticating) this.authRejected = true;
-        return 'pass';
+        return this.attribute(code, msg.length, msg);
       }
       case BackendCode.Authentication: {
         const stripped = withoutChannelBinding(msg);
@@ -324,6 +345,7 @@ export class Session {
   /** The first ReadyForQuery. Returns an error when the passthrough identity is over its connection limit. */
   private onAuthenticated(): PgwardenError | null {
     this.state = SessionState.ready;
+    this.deps.onAuthenticated(this);
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.startupTimer = null;
     this.framer.setLimit(this.deps.options.maxMessageSize);
@@ -334,7 +356,6 @@ export class Session {
     return this.slot.take(this.actor.user);
   }
 
-
   private writeClient(pieces: Buffer[]): void {
     if (this.client.destroyed) return;
     if (!writePieces(this.client, pieces)) this.upstream?.pause();
@@ -344,6 +365,36 @@ export class Session {
     if (this.state === SessionState.closed) return;
     if (this.authRejected && !this.login && this.state === SessionState.authenticating) this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'failure' });
     this.close(this.authRejected ? CloseReason.authFailed : CloseReason.upstreamClosed);
+  }
+
+  /** No StartupMessage yet (nor SSLRequest answered into one): a silent socket, first to make room when slots run out. */
+  get isSilent(): boolean {
+    return this.state === SessionState.startup;
+  }
+
+  // ── graceful shutdown ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Shutdown begins: a session still starting, or idle, gets FATAL 57P01 now; a held statement is withdrawn (57014,
+   * reason shutdown) and the session closes after that answer; a running statement may finish (proxy drain() gives it
+   * the grace period, then cancels it upstream). No new statement is started meanwhile.
+   */
+  drain(): void {
+    if (this.state === SessionState.closed || this.draining) return;
+    this.draining = true;
+    if (this.state !== SessionState.ready && this.state !== SessionState.held) return this.fatal(new ShuttingDown(), CloseReason.shutdown);
+    if (this.pipeline.withdrawHeld('shutdown')) return;
+    this.closeIfDrained();
+  }
+
+  /** The grace period is over: cancel what still runs upstream, with the upstream's own cancel key. */
+  cancelRunning(): void {
+    if (this.upstreamKey && this.state !== SessionState.closed) void sendOneShot(this.deps.options.upstream, encodeCancel(this.upstreamKey.pid, this.upstreamKey.secret), 5000);
+  }
+
+  private closeIfDrained(): void {
+    if (!this.draining || this.state === SessionState.closed || this.pipeline.isHeld || this.pipeline.replies.size > 0) return;
+    this.fatal(new ShuttingDown(), CloseReason.shutdown);
   }
 
   // ── errors and close ─────────────────────────────────────────────────────────────────────────────────

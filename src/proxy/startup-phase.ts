@@ -42,20 +42,22 @@ export interface StartupPhaseDeps {
   readonly metrics?: Metrics | undefined;
   /** A CancelRequest arrived: act on the key (local or routed). */
   cancel(pid: number, secret: number): void;
-  /** Set when the connection is over the client limit: refused right after its StartupMessage, as PostgreSQL does. */
-  readonly overLimit: PgwardenError | null;
+  /** The refusal when authenticated connections are at the client limit (checked at the StartupMessage, as PostgreSQL does), else null. */
+  overLimit(): PgwardenError | null;
 }
 
 export type StartupOutcome =
   | { readonly kind: 'session'; readonly socket: net.Socket; readonly packet: StartupMessage; readonly rest: Buffer; readonly login: Login | null }
   | { readonly kind: 'closed'; readonly reason: CloseReason };
 
-/** Runs the startup phase on a freshly accepted socket. Never rejects. */
-export function runStartupPhase(raw: net.Socket, deps: StartupPhaseDeps, connectionId: string): Promise<StartupOutcome> {
-  return new Promise((resolve) => new StartupPhase(raw, deps, connectionId, resolve).start());
-}
-
-class StartupPhase {
+/** The startup phase of one freshly accepted socket; `done` settles (never rejects) when a Session takes over or the socket closed. */
+export class StartupPhase {
+  readonly done: Promise<StartupOutcome>;
+  /** When the client connected (ms since the epoch): how long its handshake has taken. */
+  readonly openedAt = Date.now();
+  /** True until a StartupMessage (or CancelRequest) arrives: a silent socket, first to make room when slots run out. */
+  private sawStartup = false;
+  private resolve!: (outcome: StartupOutcome) => void;
   private socket: net.Socket;
   private secure: tls.TLSSocket | null = null;
   private buf: Buffer = Buffer.alloc(0);
@@ -73,17 +75,27 @@ class StartupPhase {
   constructor(
     raw: net.Socket,
     private readonly deps: StartupPhaseDeps,
-    private readonly id: string,
-    private readonly resolve: (outcome: StartupOutcome) => void,
+    readonly id: string,
   ) {
+    this.done = new Promise((resolve) => (this.resolve = resolve));
     this.socket = raw;
     this.timer = setTimeout(() => this.fail(ProtocolError.startupTimeout(deps.options.timeoutMs), CloseReason.startupTimeout), deps.options.timeoutMs);
     this.timer.unref();
   }
 
-  start(): void {
+  start(): this {
     this.socket.setNoDelay(true);
     this.listen(this.socket);
+    return this;
+  }
+
+  get isSilent(): boolean {
+    return !this.sawStartup;
+  }
+
+  /** Ends the phase with `err` (FATAL when it can still be said in the protocol the client speaks). */
+  fatal(err: unknown, reason?: CloseReason): void {
+    this.fail(err, reason);
   }
 
   private listen(socket: net.Socket): void {
@@ -138,6 +150,7 @@ class StartupPhase {
         continue;
       }
       if (packet.type === 'cancel') {
+        this.sawStartup = true;
         this.deps.cancel(packet.pid, packet.secret);
         this.finish({ kind: 'closed', reason: CloseReason.cancelRequest });
         this.socket.destroy();
@@ -177,7 +190,9 @@ class StartupPhase {
   private async onStartup(packet: StartupMessage): Promise<void> {
     const { options } = this.deps;
     if (options.tlsRequired && !this.secure) return this.fail(AuthError.tlsRequired(), CloseReason.tlsRequired);
-    if (this.deps.overLimit) return this.fail(this.deps.overLimit, CloseReason.tooManyConnections);
+    this.sawStartup = true;
+    const overLimit = this.deps.overLimit();
+    if (overLimit) return this.fail(overLimit, CloseReason.tooManyConnections);
     // A newer minor version or protocol options: say what we speak (3.0) before any authentication, as PostgreSQL does.
     const unrecognized = [...packet.params.keys()].filter((k) => k.startsWith('_pq_.'));
     if (packet.minor > 0 || unrecognized.length > 0) this.socket.write(negotiateProtocolVersion(0, unrecognized));

@@ -2,7 +2,6 @@
 // pgwarden, priming with UESCAPE '#' (a table that does not exist) and then sending UESCAPE '!' (pg_authid) must not
 // return password hashes; the same holds across connections, since the cache is shared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
 import { agent, direct, sqlstateOf, startSqlApp, type SqlTestApp } from './sql-harness.js';
 
 let app: SqlTestApp;

@@ -17,7 +17,7 @@ beforeAll(async () => {
   app = await startTestApp({
     redis: redisUrl(),
     redisPrefix: prefix,
-    overrides: { identities: { postgres: { owner: ' Alice@Example.com ' } }, 'approvals.retention': '1h' },
+    overrides: { identities: { postgres: { owner: ' Alice@Example.com ' } }, 'approvals.retention': '1h', 'limits.max_statement_size': '4MiB' },
   });
   admin = new pg.Client(pgUrl());
   await admin.connect();

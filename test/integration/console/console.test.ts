@@ -1,14 +1,12 @@
 // The web console in real headless Chromium: sign in by #token link, live arrival over SSE, approve with a reason, CSRF refusals, screenshot for the docs.
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingRequest, startServer, TOKENS, type TestServer } from '../http/fixtures.js';
 import { screenshotPath } from '../../helpers/screenshot-path.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = screenshotPath('console.png');
 
 let srv: TestServer;

@@ -4,8 +4,7 @@
 // same suggestions on GET /api/suggestions and the console shows them (screenshot in docs/img/suggestions.png).
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,6 @@ import { run } from '../../helpers/cli.js';
 import { pgUrl, urlFor } from '../../helpers/env.js';
 import { screenshotPath } from '../../helpers/screenshot-path.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = screenshotPath('suggestions.png');
 const NODE = 'node_modules/.bin/node';
 const cli = (args: string[]) => run(NODE, ['dist/cli.js', 'rules', ...args], { env: { NO_COLOR: '1' }, timeoutMs: 60_000 });

@@ -1,7 +1,6 @@
 // The Slack message for a realistic export request, rendered from its Block Kit JSON in headless Chromium (Slack-like light theme) and saved as docs/img/slack-message.png.
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, loadSqlParser, statedReason } from '../../../src/sql/analyze.js';
@@ -12,7 +11,6 @@ import { renderSlackHtml } from '../../fakes/slack-html.js';
 import { APPROVALS_CHANNEL, startSlackHarness, type SlackHarness } from '../../fakes/slack-harness.js';
 import { screenshotPath } from '../../helpers/screenshot-path.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = screenshotPath('slack-message.png');
 
 // The same request as the Teams card's screenshot: a data team approving an analytics agent's export of customer data.

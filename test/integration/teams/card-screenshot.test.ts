@@ -1,7 +1,6 @@
 // The approver's Teams card for a realistic export request, rendered in headless Chromium (Teams-like light theme) and saved as docs/img/teams-card.png.
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, loadSqlParser, statedReason } from '../../../src/sql/analyze.js';
@@ -13,7 +12,6 @@ import { renderCardHtml } from '../../fakes/card-html.js';
 import { ALICE, TEST_CHANNEL_ID, cardVerbs, invokeCard, startTeamsHarness, type TeamsHarness } from '../../fakes/teams-harness.js';
 import { screenshotPath } from '../../helpers/screenshot-path.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCREENSHOT = screenshotPath('teams-card.png');
 
 // A data team approving exports of customer data, the request an analytics agent's bulk export makes.

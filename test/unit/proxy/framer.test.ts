@@ -1,5 +1,5 @@
 // Framer and BackendRelay under every way of splitting a byte stream into chunks.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { Framer } from '../../../src/proxy/framer.js';
 import { BackendRelay } from '../../../src/proxy/relay.js';
@@ -51,6 +51,26 @@ describe('Framer', () => {
     expect(() => framer.next()).toThrow(/exceeds the limit of 1000 bytes/);
   });
 
+  it('joins a message that spans many reads once, when its last byte arrives (buffering is linear in its size)', () => {
+    const body = Buffer.alloc(4 * 1024 * 1024, 0x61);
+    const message = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 0]), body]);
+    message.writeInt32BE(4 + body.length, 1);
+    const framer = new Framer(1 << 30);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      let frames = 0;
+      for (let at = 0; at < message.length; at += 65536) {
+        framer.push(message.subarray(at, at + 65536));
+        for (let f = framer.next(); f; f = framer.next()) frames++;
+      }
+      expect(frames).toBe(1);
+      expect(concat.mock.calls.length).toBeLessThanOrEqual(1);
+      expect(framer.pending).toBe(0);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+
   it('refuses a length below 4', () => {
     const framer = new Framer(1000);
     framer.push(Buffer.from([0x51, 0, 0, 0, 3]));
@@ -59,29 +79,48 @@ describe('Framer', () => {
 });
 
 describe('BackendRelay', () => {
-  it('forwards the stream byte for byte and hands inspected messages over whole, however it is split', () => {
+  it('forwards the stream byte for byte, shows every header once and hands inspected messages over whole, however it is split', () => {
     fc.assert(
       fc.property(fc.array(message, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), (msgs, cuts) => {
         const stream = Buffer.concat(msgs);
         const out: Buffer[] = [];
         const inspected: Buffer[] = [];
+        const headers: number[] = [];
         const relay = new BackendRelay(
-          { wantsWhole: (code) => code === 0x5a || code === 0x4e, inspect: (_c, m) => (inspected.push(Buffer.from(m)), 'pass') },
+          { header: (code: number, length: number) => (headers.push(length), code === 0x5a || code === 0x4e), inspect: (_c, m) => (inspected.push(Buffer.from(m)), 'pass') },
           (pieces) => out.push(...pieces.map((p) => Buffer.from(p))),
         );
         for (const chunk of splitAt(stream, cuts)) relay.push(chunk);
         expect(Buffer.concat(out)).toEqual(stream);
         expect(inspected).toEqual(msgs.filter((m) => m[0] === 0x5a || m[0] === 0x4e));
+        // Every message's header is shown exactly once, with its length (reply correlation counts on it).
+        expect(headers).toEqual(msgs.map((m) => m.length));
         expect(relay.atBoundary).toBe(true);
       }),
     );
+  });
+
+  it('a message it needs whole that spans many reads is joined once', () => {
+    const body = Buffer.alloc(1024 * 1024, 0x62);
+    const message = Buffer.concat([Buffer.from([0x45, 0, 0, 0, 0]), body]);
+    message.writeInt32BE(4 + body.length, 1);
+    const inspected: number[] = [];
+    const relay = new BackendRelay({ header: (c: number) => c === 0x45, inspect: (_c, m) => (inspected.push(m.length), 'pass') }, () => {});
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      for (let at = 0; at < message.length; at += 16384) relay.push(message.subarray(at, at + 16384));
+      expect(inspected).toEqual([message.length]);
+      expect(concat.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      concat.mockRestore();
+    }
   });
 
   it('replaces or drops inspected messages and injects only at message boundaries', () => {
     const z = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
     const d = Buffer.from([0x44, 0, 0, 0, 8, 1, 2, 3, 4]);
     const out: Buffer[] = [];
-    const relay = new BackendRelay({ wantsWhole: (c) => c === 0x5a, inspect: () => Buffer.from('REPL') }, (p) => out.push(...p.map((x) => Buffer.from(x))));
+    const relay = new BackendRelay({ header: (c: number) => c === 0x5a, inspect: () => Buffer.from('REPL') }, (p) => out.push(...p.map((x) => Buffer.from(x))));
     relay.push(d.subarray(0, 6));
     relay.inject(Buffer.from('NOTE'));
     relay.push(Buffer.concat([d.subarray(6), z]));

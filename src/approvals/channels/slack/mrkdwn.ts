@@ -1,4 +1,7 @@
 // Text shaping for Slack: mrkdwn escaping, code blocks no statement can close early, surrogate-safe cuts, plain_text objects within their limits, and dates.
+import { cutUtf16, formatUtc } from '../channel-text.js';
+
+export { cutUtf16, formatUtc };
 
 /** `text` with any lone UTF-16 surrogate replaced by U+FFFD: Slack refuses JSON text that is not well-formed Unicode. */
 export function wellFormed(text: string): string {
@@ -19,16 +22,6 @@ export function codeContent(text: string): string {
   return escapeMrkdwn(wellFormed(text)).replace(/`(?=`)/g, '`\u200b');
 }
 
-/** Cuts `text` to at most `maxUnits` UTF-16 code units, never between the two halves of a surrogate pair. (Same rule as teams-text.ts cutUtf16.) */
-export function cutUtf16(text: string, maxUnits: number): string {
-  if (text.length <= maxUnits) return text;
-  let end = Math.max(0, maxUnits);
-  if (end > 0) {
-    const code = text.charCodeAt(end - 1);
-    if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  }
-  return text.slice(0, end);
-}
 
 /** The longest surrogate-safe prefix of `text` whose shaped form (`shape`) is at most `max` characters long. */
 export function longestPrefix(text: string, max: number, shape: (t: string) => string): string {
@@ -78,13 +71,6 @@ export function mrkdwn(text: string): MrkdwnText {
   return { type: 'mrkdwn', text, verbatim: true };
 }
 
-/** "2026-05-01 10:32:05 UTC" from an ISO timestamp. (Same format as the Teams card.) */
-export function formatUtc(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
 
 /** A Slack date token: each reader sees the time in their own time zone; clients that cannot format it show the UTC text. */
 export function slackDate(iso: string | null | undefined): string {

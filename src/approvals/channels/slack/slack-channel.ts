@@ -1,12 +1,9 @@
 // The Slack approval channel: posts the request's message to channels and DMs, keeps every copy current with chat.update, and turns Approve / Deny into decisions through the shared path.
 import type { RetryOptions } from '@slack/web-api';
-import type { Logger } from 'pino';
 import type { Config } from '../../../config.js';
 import { ConfigError } from '../../../errors.js';
-import type { Metrics } from '../../../metrics.js';
 import type { ApprovalRequest } from '../../request.js';
-import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
-import type { ApprovalChannel } from '../channel.js';
+import type { ApprovalChannel, InteractiveChannelDeps } from '../channel.js';
 import { createSlackApi, slackErrorCode, type SlackApi, type Workspace } from './client.js';
 import { createDecisionFlow } from './decision-flow.js';
 import { SlackIdentities } from './identity.js';
@@ -22,17 +19,8 @@ const WORKSPACE_RETRY_MS = 30_000;
 /** close() waits this long for work in progress (a Retry-After sleep inside the SDK cannot be interrupted). */
 const CLOSE_GRACE_MS = 2_000;
 
-export interface SlackChannelDeps {
+export interface SlackChannelDeps extends InteractiveChannelDeps {
   readonly config: Config['slack'];
-  readonly store: PendingStore;
-  /** The approval service's decide: every channel decides through the same path. */
-  readonly decide: (input: DecideInput) => Promise<DecideResult>;
-  readonly logger: Logger;
-  readonly metrics?: Metrics | undefined;
-  /** Base URL of the console, linked from messages. */
-  readonly publicUrl: string;
-  /** Show only normalized statements (audit.redact_literals). */
-  readonly redactLiterals?: boolean | undefined;
   /** Test seam: the Web API base URL (a local fake). */
   readonly slackApiUrl?: string | undefined;
   /** Test seam: the delivery retry policy (shorter backoff). */

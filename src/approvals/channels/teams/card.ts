@@ -174,7 +174,7 @@ interface Sections {
   readonly when: Element[];
 }
 
-function sections(request: ApprovalRequest, ctx: CardContext, headerStyle: string, headerText: string, extraHeader: Element[], headerTime?: string): Sections {
+function sections(request: ApprovalRequest, headerStyle: string, headerText: string, extraHeader: Element[], headerTime?: string): Sections {
   const actor = request.actor;
   const who: Element[] = [
     heading('Who'),
@@ -234,7 +234,7 @@ interface Layout {
 
 function assemble(layout: Layout, statement: Element[], normalized: Element[]): IAdaptiveCard {
   const { request, ctx } = layout;
-  const s = sections(request, ctx, layout.headerStyle, layout.headerText, layout.extraHeader, layout.headerTime);
+  const s = sections(request, layout.headerStyle, layout.headerText, layout.extraHeader, layout.headerTime);
   const what: Element[] = [heading(ctx.redactLiterals ? 'What (literals redacted)' : 'What'), ...statement];
   if (normalized.length > 0) what.push({ type: 'TextBlock', text: 'Normalized form', isSubtle: true, size: 'Small', spacing: 'Small' }, ...normalized);
   const body = [

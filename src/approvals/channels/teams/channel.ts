@@ -1,13 +1,10 @@
 // The Microsoft Teams approval channel: posts cards, keeps every copy current, and turns Approve / Deny clicks into decisions.
 import type { CloudEnvironment, TokenProvider, IMessageActivityInput } from '@microsoft/teams.api';
 import type { App, IActivityContext } from '@microsoft/teams.apps';
-import type { Logger } from 'pino';
 import type { Config } from '../../../config.js';
 import { ConfigError } from '../../../errors.js';
-import type { Metrics } from '../../../metrics.js';
 import type { ApprovalRequest } from '../../request.js';
-import type { DecideInput, DecideResult, PendingStore } from '../../store.js';
-import type { ApprovalChannel } from '../channel.js';
+import type { ApprovalChannel, InteractiveChannelDeps } from '../channel.js';
 import { createTeamsBot, MESSAGING_ENDPOINT, precheckInbound, type TeamsBot } from './bot.js';
 import { cloudEnvironment, defaultServiceUrl as cloudServiceUrl } from './cloud.js';
 import { currentCard, type CardContext } from './card.js';
@@ -23,17 +20,8 @@ import { cardTargets, type Target } from './targets.js';
 /** Card copies outlive their request by this long, so late updates (an expiry seen after a restart) still find them. */
 const COPY_RETENTION_MS = 7 * 24 * 3_600_000;
 
-export interface TeamsChannelDeps {
+export interface TeamsChannelDeps extends InteractiveChannelDeps {
   readonly config: Config['teams'];
-  readonly store: PendingStore;
-  /** The approval service's decide: every channel decides through the same path. */
-  readonly decide: (input: DecideInput) => Promise<DecideResult>;
-  readonly logger: Logger;
-  readonly metrics?: Metrics | undefined;
-  /** Base URL of the console, linked from cards. */
-  readonly publicUrl: string;
-  /** Show only normalized statements (audit.redact_literals). */
-  readonly redactLiterals?: boolean | undefined;
   /** Test seam: a cloud whose openIdMetadataUrl / tokenIssuer point at a local JWKS server. */
   readonly cloud?: CloudEnvironment | undefined;
   /** Test seam: the Bot Connector base URL for the configured channel (otherwise config, then the captured reference). */

@@ -1,21 +1,13 @@
 // Text shaping for Teams cards: UTF-8 JSON size of a value, surrogate-safe truncation, and whitespace that survives rendering.
+import { cutUtf16, formatUtc } from '../channel-text.js';
+
+export { cutUtf16, formatUtc };
 
 /** Bytes a value takes once serialized as JSON (what counts against Teams' 28 KB message limit). */
 export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-/** Cuts `text` to at most `maxUnits` UTF-16 code units, never between the two halves of a surrogate pair. */
-export function cutUtf16(text: string, maxUnits: number): string {
-  if (text.length <= maxUnits) return text;
-  let end = Math.max(0, maxUnits);
-  // A high surrogate (D800–DBFF) at the cut would leave a lone half: an invalid string that breaks JSON consumers.
-  if (end > 0) {
-    const code = text.charCodeAt(end - 1);
-    if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  }
-  return text.slice(0, end);
-}
 
 /** The longest prefix of `text` (surrogate-safe) whose JSON string encoding fits in `maxBytes`. */
 export function cutToJsonBytes(text: string, maxBytes: number): string {
@@ -44,13 +36,6 @@ export function preserveWhitespace(line: string): string {
   return shown === '' ? NBSP : shown;
 }
 
-/** "2026-05-01 10:32:05 UTC" from an ISO timestamp (cards are read by people in many time zones; UTC is unambiguous). */
-export function formatUtc(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
 
 /**
  * `text` cut so its JSON string takes at most `maxBytes`, ending "… (N more characters, see console)" when cut.
