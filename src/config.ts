@@ -245,6 +245,8 @@ export const EXTRA_ENV = {
   PGWARDEN_TEAMS_TENANT_ID: 'Microsoft Entra tenant id',
   PGWARDEN_SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…)',
   PGWARDEN_SLACK_SIGNING_SECRET: 'Slack app signing secret',
+  PGWARDEN_SLACK_ENABLED: 'true/false: turn the Slack channel on or off',
+  PGWARDEN_SLACK_CHANNELS: 'Slack channel ids approval messages go to, comma separated',
   PGWARDEN_TEAMS_ENABLED: 'true/false: turn the Teams channel on or off',
   PGWARDEN_TEAMS_CREDENTIAL: 'client_secret, managed_identity or federated',
   PGWARDEN_TEAMS_CONVERSATION_ID: 'the Teams channel or chat approval cards go to',
@@ -258,6 +260,13 @@ function parseTokens(text: string): Record<string, string> {
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+/** true/false (also 1/0, yes/no, on/off) from an environment variable; anything else is left for the schema to reject. */
+function envBoolean(value: string): boolean | string {
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  return value;
 }
 
 function setIn(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -310,7 +319,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (env.PGWARDEN_TEAMS_TENANT_ID) setIn(raw, ['teams', 'tenant_id'], env.PGWARDEN_TEAMS_TENANT_ID);
   if (env.PGWARDEN_SLACK_BOT_TOKEN) setIn(raw, ['slack', 'bot_token'], env.PGWARDEN_SLACK_BOT_TOKEN);
   if (env.PGWARDEN_SLACK_SIGNING_SECRET) setIn(raw, ['slack', 'signing_secret'], env.PGWARDEN_SLACK_SIGNING_SECRET);
-  if (env.PGWARDEN_TEAMS_ENABLED) setIn(raw, ['teams', 'enabled'], /^(true|1|yes|on)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? true : /^(false|0|no|off)$/i.test(env.PGWARDEN_TEAMS_ENABLED) ? false : env.PGWARDEN_TEAMS_ENABLED);
+  if (env.PGWARDEN_TEAMS_ENABLED) setIn(raw, ['teams', 'enabled'], envBoolean(env.PGWARDEN_TEAMS_ENABLED));
+  if (env.PGWARDEN_SLACK_ENABLED) setIn(raw, ['slack', 'enabled'], envBoolean(env.PGWARDEN_SLACK_ENABLED));
+  if (env.PGWARDEN_SLACK_CHANNELS) setIn(raw, ['slack', 'channels'], env.PGWARDEN_SLACK_CHANNELS.split(',').map((c) => c.trim()).filter(Boolean));
   if (env.PGWARDEN_TEAMS_CREDENTIAL) setIn(raw, ['teams', 'credential'], env.PGWARDEN_TEAMS_CREDENTIAL);
   if (env.PGWARDEN_TEAMS_CONVERSATION_ID) setIn(raw, ['teams', 'conversation_id'], env.PGWARDEN_TEAMS_CONVERSATION_ID);
   for (const [key, value] of Object.entries(overrides)) setIn(raw, key.split('.'), value);
