@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "## Wire proxy (bench/pgbench.sh ${1:-8} ${2:-2})"; echo
 bash bench/pgbench.sh "${1:-8}" "${2:-2}"
+echo; echo "## The TLS leg (bench/tls-pgbench.sh ${1:-8} ${2:-2})"; echo
+bash bench/tls-pgbench.sh "${1:-8}" "${2:-2}"
 echo; echo "## Approvals end to end (node bench/approvals-e2e.mjs)"; echo
 eval "$(scripts/test-services.sh | sed 's/^/export /')"
 echo '| measure | | | |'; echo '|---|---|---|---|'

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
-import { splitHostPort, upstreamTarget } from './config.js';
+import { splitHostPort } from './config.js';
+import { startIdentity } from './app-identity.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createAnalyzer, functionCallFacts, loadSqlParser, type Analyzer } from './sql/analyze.js';
 import { loadRules } from './policy/load.js';
@@ -18,13 +19,12 @@ import { createRedisStore } from './approvals/redis-store.js';
 import { createApprovalService } from './approvals/service.js';
 import { assertClusterPrefix, parseRedisUrl } from './approvals/redis-connect.js';
 import { createCancelRouter, type CancelRouter } from './approvals/cancel-route.js';
-import { ownerLookup } from './approvals/identity.js';
 import type { ApprovalChannel } from './approvals/channels/channel.js';
 import { createWebhookChannel } from './approvals/channels/webhook.js';
 import { createTeamsChannel, type TeamsChannelDeps } from './approvals/channels/teams/channel.js';
 import { checkSlackConfig, createSlackChannel, type SlackChannelDeps } from './approvals/channels/slack/slack-channel.js';
 import type { PendingStore } from './approvals/store.js';
-import { createProxy, type Proxy } from './proxy/listener.js';
+import { createProxy, type Proxy, type ProxyIdentity } from './proxy/listener.js';
 import type { Gate } from './proxy/gate.js';
 import { connectUpstream, type UpstreamTarget } from './proxy/upstream.js';
 import { createPolicyGate } from './proxy/policy-gate.js';
@@ -51,6 +51,8 @@ export interface App {
   reloadRules(): boolean;
   /** Reopens the audit file after an external rotation (rename); the chain continues. */
   reopenAudit(): Promise<void>;
+  /** Re-reads the TLS certificates and keys of both legs (SIGHUP); a broken new pair is refused and the old one stays. */
+  reloadTls(): void;
   /** Graceful stop (SIGTERM/SIGINT): /readyz fails, the listener closes, sessions drain (config shutdown_grace), then close(). */
   shutdown(): Promise<void>;
   close(): Promise<void>;
@@ -226,6 +228,7 @@ async function startProxy(
   metrics: Metrics,
   logger: Logger,
   cancelRouter: CancelRouter | null,
+  identity: ProxyIdentity,
 ): Promise<{ proxy: Proxy; address: { host: string; port: number } }> {
   const proxy = createProxy({
     options: {
@@ -242,7 +245,7 @@ async function startProxy(
     logger,
     metrics,
     functionCallFacts,
-    ownerOf: ownerLookup(config.identities),
+    identity,
     ...(cancelRouter ? { cancelRoute: { nodeId: cancelRouter.nodeId, forward: (pid: number, secret: number) => cancelRouter.forward(pid, secret) } } : {}),
   });
   cancelRouter?.onCancel((pid, secret) => proxy.cancel(pid, secret));
@@ -256,7 +259,8 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   if (config.redis) assertClusterPrefix(parseRedisUrl(config.redis), config.redis_key_prefix);
   const metrics = createMetrics();
   const instance = config.instance ?? `${hostname()}:${process.pid}`;
-  const upstream = upstreamTarget(config.upstream);
+  const identity = startIdentity(config, logger, metrics);
+  const upstream = identity.upstream;
   const analyzer = await startAnalyzer(config, metrics);
   const rules = startRules(config, metrics, logger);
   const audit = await startAudit(config, metrics, logger, instance);
@@ -321,8 +325,9 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     : null;
   let started: Awaited<ReturnType<typeof startProxy>>;
   try {
-    started = await startProxy(config, upstream, gate, metrics, logger, cancelRouter);
+    started = await startProxy(config, upstream, gate, metrics, logger, cancelRouter, identity.proxy);
   } catch (err) {
+    identity.close();
     await http.close();
     await cancelRouter?.close();
     throw err;
@@ -338,6 +343,7 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
     store,
     reloadRules: () => rules.reload(),
     reopenAudit: () => audit.reopen(),
+    reloadTls: () => identity.reload(),
     async shutdown() {
       draining = true;
       logger.info({ sessions: proxy.sessionCount, grace_ms: config.shutdown_grace }, 'draining: idle sessions close now, running statements may finish');
@@ -350,6 +356,7 @@ export async function startApp({ config, logger, teams: teamsSeams, slack: slack
   async function closeAll(): Promise<void> {
     draining = true;
     rules.close();
+    identity.close();
     await proxy.close();
     await cancelRouter?.close();
     await service?.close();

@@ -13,6 +13,7 @@ import { register as registerRules } from './commands/rules.js';
 import { register as registerApprovals } from './commands/approvals.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerPasswd } from './commands/passwd.js';
 
 /** Exit codes: 0 ok, 1 the command's check failed (e.g. audit chain broken, rules test failed), 2 bad usage/config/rules, 3 a service could not be reached. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3 } as const;
@@ -48,6 +49,7 @@ registerRules(program);
 registerApprovals(program);
 registerAudit(program);
 registerDemo(program);
+registerPasswd(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,40 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { parseBytes, parseDuration, Secret } from './units.js';
+import { Secret } from './units.js';
+import { bytes, duration, secret } from './config/fields.js';
+import { authSchema, checkIdentityConfig, identitiesSchema, tlsSchema } from './config/identity-schema.js';
+
+export { AUTH_ROUTE_METHODS, CERT_IDENTITY_FIELDS } from './config/identity-schema.js';
 
 /** Root of the installed package (holds rules/default.yaml). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_RULES = resolve(PACKAGE_ROOT, 'rules/default.yaml');
 
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `'${v}' is not a duration; write e.g. 250ms, 30s, 5m, 1h` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-const bytes = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((v, ctx) => {
-      const n = parseBytes(v);
-      if (n === null) {
-        ctx.addIssue({ code: 'custom', message: `'${v}' is not a size; write e.g. 64KiB, 16MiB` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7432');
-const secret = z.union([z.string(), z.instanceof(Secret)]).transform((v) => (v instanceof Secret ? v : new Secret(v)));
 const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123456789 (names are not accepted: channels can be renamed; copy the id from the channel details)');
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL');
@@ -110,13 +87,12 @@ export const configSchema = z
         message: 'approvals.instance_timeout must be at least twice approvals.heartbeat_interval, or one late heartbeat would declare a live instance lost',
         path: ['instance_timeout'],
       }),
-    /**
-     * Per identity (the Postgres user name in passthrough mode): `owner` is the agent's human owner, who may never
-     * approve its requests. The identity issue extends the same entries (groups, authentication).
-     */
-    identities: z
-      .record(z.string().min(1), z.object({ owner: z.string().trim().min(1).optional() }).strict())
-      .default({}),
+    /** Per identity (the Postgres user name in passthrough mode): owner, groups, SCRAM verifier, upstream role. See docs/identity.md. */
+    identities: identitiesSchema,
+    /** TLS for the client leg (serve --tls-cert/--tls-key). */
+    tls: tlsSchema,
+    /** Authentication per database route, upstream credentials and abuse limits. */
+    auth: authSchema,
     webhook: z
       .object({
         urls: z.array(z.string().url()).default([]),
@@ -226,7 +202,8 @@ export const configSchema = z
       })
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine(checkIdentityConfig);
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
@@ -240,6 +217,8 @@ export interface ConfigFlags {
   redis?: string;
   http?: string;
   audit?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The env vars each flag can also come from (DESIGN contract: every flag also as PGWARDEN_*). */
@@ -251,6 +230,8 @@ export const FLAG_ENV: Record<keyof ConfigFlags, string> = {
   redis: 'PGWARDEN_REDIS',
   http: 'PGWARDEN_HTTP',
   audit: 'PGWARDEN_AUDIT',
+  tlsCert: 'PGWARDEN_TLS_CERT',
+  tlsKey: 'PGWARDEN_TLS_KEY',
 };
 
 /** Extra env vars beyond the flags. */
@@ -322,6 +303,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     const value = flags[flag] ?? env[envName];
     if (value === undefined || value === '') continue;
     if (flag === 'audit') setIn(raw, ['audit', 'file'], value);
+    else if (flag === 'tlsCert') setIn(raw, ['tls', 'cert'], value);
+    else if (flag === 'tlsKey') setIn(raw, ['tls', 'key'], value);
     else raw[flag] = value;
   }
   if (env.PGWARDEN_API_TOKENS) {
@@ -348,7 +331,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     const lines = result.error.issues.map((issue) => {
       const key = issue.path.join('.') || '(root)';
       const value = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined), raw);
-      const shown = /password|secret|token/i.test(key) ? '[redacted]' : JSON.stringify(value);
+      const shown = /password|secret|token|scram/i.test(key) ? '[redacted]' : JSON.stringify(value);
       return `${key}: ${issue.message}${value === undefined ? '' : ` (got ${shown})`}`;
     });
     throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n  ${lines.join('\n  ')}`);

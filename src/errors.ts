@@ -95,6 +95,66 @@ export class ConnectionLimitError extends PgwardenError {
   }
 }
 
+/** Too many connections of one authenticated identity (`auth.max_connections_per_identity` or `identities.<name>.max_connections`). */
+export class IdentityConnectionLimitError extends PgwardenError {
+  readonly id = 'PGW_CONN_IDENTITY_LIMIT';
+  readonly sqlstate = SqlState.tooManyConnections;
+  readonly severity = 'FATAL' as const;
+  constructor(identity: string, max: number) {
+    super(`too many connections for identity "${identity}" (limit ${max})`, { hint: 'Close idle connections of this agent or use a pool; the operator can raise the per-identity limit.' });
+  }
+}
+
+/**
+ * Authentication pgwarden terminates itself (SCRAM, OIDC token, client certificate) or TLS it requires. A failed
+ * credential always gets the same message, whatever was wrong (unknown name, wrong password, expired or forged token):
+ * the details go to the log only.
+ */
+export class AuthError extends PgwardenError {
+  readonly severity = 'FATAL' as const;
+  constructor(
+    readonly id: `PGW_AUTH_${string}` | `PGW_TLS_${string}`,
+    readonly sqlstate: SqlState,
+    message: string,
+    fields?: ErrorFields,
+  ) {
+    super(message, fields);
+  }
+  static failed(user: string): AuthError {
+    return new AuthError('PGW_AUTH_FAILED', SqlState.invalidPassword, `authentication failed for user "${user}"`);
+  }
+  static tlsRequired(): AuthError {
+    return new AuthError('PGW_TLS_REQUIRED', SqlState.invalidAuthorization, 'this pgwarden accepts only TLS connections (tls.required)', {
+      hint: 'Connect with sslmode=require, verify-ca or verify-full.',
+    });
+  }
+  static tokenNeedsTls(): AuthError {
+    return new AuthError('PGW_AUTH_TOKEN_NEEDS_TLS', SqlState.invalidAuthorization, 'token authentication is accepted only over TLS: the token would cross the network in clear', {
+      hint: 'Connect with sslmode=verify-full (or at least require).',
+    });
+  }
+  static certificateRequired(): AuthError {
+    return new AuthError('PGW_AUTH_CERT_REQUIRED', SqlState.invalidAuthorization, 'this database accepts only clients with a verified TLS client certificate', {
+      hint: 'Connect over TLS with sslcert and sslkey set to a certificate the operator issued.',
+    });
+  }
+  static channelBindingThroughProxy(): AuthError {
+    return new AuthError('PGW_AUTH_CHANNEL_BINDING', SqlState.invalidAuthorization, 'SCRAM channel binding cannot pass through pgwarden: the client binds to its TLS connection with pgwarden, the server to its own', {
+      hint: "Set channel_binding=disable in the client's connection string, or let pgwarden authenticate this database (auth: scram) and hold the upstream credential.",
+    });
+  }
+  static noUpstreamRole(identity: string): AuthError {
+    return new AuthError('PGW_AUTH_NO_UPSTREAM_ROLE', SqlState.invalidAuthorization, `identity "${identity}" has no upstream database role mapped`, {
+      hint: 'The operator maps it under identities.<name>.upstream, auth.groups.<group>.upstream or auth.upstream.',
+    });
+  }
+  static upstreamRefused(identity: string): AuthError {
+    return new AuthError('PGW_AUTH_UPSTREAM_REFUSED', SqlState.invalidAuthorization, `the upstream server refused the credential pgwarden holds for identity "${identity}"`, {
+      hint: 'Retry later; the operator checks the upstream credential of this identity (details are in the pgwarden log).',
+    });
+  }
+}
+
 /** Upstream PostgreSQL unreachable or closed. Names host:port and the errno, never credentials. */
 export class UpstreamError extends PgwardenError {
   readonly id = 'PGW_UPSTREAM_UNAVAILABLE';

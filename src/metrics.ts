@@ -9,8 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * to CloseReason, CATEGORIES, the policy actions and the approval outcomes.
  */
 export const LABEL_VALUES = {
-  closeReason: ['client_terminate', 'client_closed', 'upstream_closed', 'upstream_unavailable', 'protocol_violation', 'startup_timeout', 'auth_failed', 'cancel_request', 'too_many_connections', 'too_many_preauth', 'shutdown', 'internal_error'],
-  rejectReason: ['too_many_connections', 'too_many_preauth'],
+  closeReason: ['client_terminate', 'client_closed', 'upstream_closed', 'upstream_unavailable', 'protocol_violation', 'startup_timeout', 'auth_failed', 'tls_required', 'tls_handshake_failed', 'cancel_request', 'too_many_connections', 'too_many_preauth', 'shutdown', 'internal_error'],
+  rejectReason: ['too_many_connections', 'too_many_preauth', 'tls_required'],
   category: ['read', 'write', 'export', 'ddl', 'grant', 'privileged', 'unknown'],
   action: ['allow', 'deny', 'review'],
   outcome: ['approved', 'denied', 'expired', 'withdrawn'],
@@ -23,6 +23,10 @@ export const LABEL_VALUES = {
   reloadResult: ['ok', 'refused'],
   auditLostReason: ['backlog_full', 'shutdown'],
   /** HTTP statuses of failed Bot Connector calls; `network` when no response came, `other` for the rest. */
+  /** Authentication methods (AUTH_METHODS of policy/verdict.ts) and outcomes. */
+  authMethod: ['passthrough', 'scram', 'oidc', 'cert'],
+  authOutcome: ['success', 'failure', 'refused'],
+  tlsLeg: ['client', 'upstream'],
   teamsStatus: ['400', '401', '403', '404', '412', '413', '429', '500', '502', '503', '504', 'network', 'other'],
 } as const;
 
@@ -77,6 +81,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     rulesLoaded: new Gauge({ name: 'pgwarden_rules_loaded', help: 'Rules in force', registers: r }),
     rulesReloads: new Counter({ name: 'pgwarden_rules_reloads_total', help: 'Rule reloads by result', labelNames: ['result'] as const, registers: r }),
     teamsApiFailures: new Counter({ name: 'pgwarden_teams_api_failures_total', help: 'Failed Bot Connector calls (every attempt, retried or not), by HTTP status', labelNames: ['status'] as const, registers: r }),
+    authentications: new Counter({ name: 'pgwarden_authentications_total', help: 'Client authentications by method and outcome', labelNames: ['method', 'outcome'] as const, registers: r }),
+    tlsReloads: new Counter({ name: 'pgwarden_tls_reloads_total', help: 'Reloads of TLS certificates and keys, by leg and result', labelNames: ['leg', 'result'] as const, registers: r }),
   };
   const L = LABEL_VALUES;
   for (const reason of L.closeReason) metrics.clientDisconnects.inc({ reason }, 0);
@@ -97,6 +103,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
   for (const result of L.reloadResult) metrics.rulesReloads.inc({ result }, 0);
   for (const reason of L.auditLostReason) metrics.auditLost.inc({ sink: 'file', reason }, 0);
   for (const status of L.teamsStatus) metrics.teamsApiFailures.inc({ status }, 0);
+  for (const method of L.authMethod) for (const outcome of L.authOutcome) metrics.authentications.inc({ method, outcome }, 0);
+  for (const leg of L.tlsLeg) for (const result of L.reloadResult) metrics.tlsReloads.inc({ leg, result }, 0);
   return metrics;
 }
 

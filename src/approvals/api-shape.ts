@@ -23,7 +23,7 @@ export interface ApiApprovalRequest {
   tables: string[];
   rule: string | null;
   rule_reason: string;
-  actor: { user: string; application: string; address: string; owner: string | null };
+  actor: { user: string; application: string; address: string; owner: string | null; identity: string; groups: string[]; auth: string };
   database: string;
   stated_reason: string | null;
   approvers: string[];
@@ -59,6 +59,9 @@ export function toApiJson(request: ApprovalRequest): ApiApprovalRequest {
       application: request.actor.application,
       address: request.actor.address,
       owner: request.actor.owner ?? null,
+      identity: request.actor.identity ?? request.actor.user,
+      groups: [...(request.actor.groups ?? [])],
+      auth: request.actor.auth ?? 'passthrough',
     },
     database: request.database,
     stated_reason: request.statedReason,

@@ -5,11 +5,25 @@ export function normalizeIdentity(identity: string): string {
   return identity.trim().toLowerCase();
 }
 
-/** The identities that may never approve a request: the actor's user and, when known, its human owner. */
-export function requesterIdentities(actor: { readonly user: string; readonly owner?: string | undefined }): string[] {
+/** The identities that may never approve a request: the actor's user, its authenticated identity and, when known, its human owner. */
+export function requesterIdentities(actor: { readonly user: string; readonly owner?: string | undefined; readonly identity?: string | undefined }): string[] {
   const out = [normalizeIdentity(actor.user)];
+  if (actor.identity !== undefined && normalizeIdentity(actor.identity) !== out[0]) out.push(normalizeIdentity(actor.identity));
   if (actor.owner !== undefined && actor.owner.trim() !== '') out.push(normalizeIdentity(actor.owner));
   return out.filter((s) => s !== '');
+}
+
+/** Who asked, as cards and messages say it: "agent-7, owned by alice@example.com" (the identity, else the user name). */
+export function describeRequester(actor: { readonly user: string; readonly owner?: string | undefined; readonly identity?: string | undefined }): string {
+  const who = actor.identity || actor.user || '?';
+  return actor.owner && actor.owner.trim() !== '' ? `${who}, owned by ${actor.owner.trim()}` : who;
+}
+
+/** "OIDC token", "SCRAM password", … for the non-passthrough methods; null in passthrough mode (nothing to add). */
+export function describeAuth(actor: { readonly auth?: string | undefined; readonly groups?: readonly string[] | undefined }): string | null {
+  const method = { scram: 'SCRAM-SHA-256 (held by pgwarden)', oidc: 'OIDC token', cert: 'TLS client certificate' }[actor.auth ?? ''];
+  if (!method) return null;
+  return actor.groups && actor.groups.length > 0 ? `${method}; groups ${actor.groups.join(', ')}` : method;
 }
 
 /**

@@ -15,6 +15,8 @@ export function register(program: Command): void {
     .option('--redis <url>', 'Redis for shared approval state: redis://host:6379, redis+sentinel://host:26379[,host…]/MASTER or redis+cluster://host:6379[,host…] (env PGWARDEN_REDIS; default in-memory)')
     .option('--http <host:port>', 'metrics, health, API and console (env PGWARDEN_HTTP, default 127.0.0.1:7433)')
     .option('--audit <file>', 'hash-chained audit log file, JSON lines (env PGWARDEN_AUDIT)')
+    .option('--tls-cert <file>', 'PEM certificate chain for TLS to clients (env PGWARDEN_TLS_CERT); reloaded on SIGHUP and when the file changes')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env PGWARDEN_TLS_KEY)')
     .addHelpText(
       'after',
       `
@@ -24,17 +26,20 @@ Examples:
   $ pgwarden serve --config pgwarden.yaml --redis redis://redis:6379
 
 Agents then connect to postgres://USER:PASSWORD@127.0.0.1:7432/DB exactly as to PostgreSQL.
-Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay) and reopens the
-audit file after log rotation; SIGINT/SIGTERM drain: /readyz fails, idle sessions get 57P01, held statements are
-withdrawn, running ones get shutdown_grace (30s) before they are cancelled upstream.`,
+With --tls-cert/--tls-key, clients may use sslmode=require … verify-full; the upstream leg takes libpq's
+parameters: --upstream 'postgres://db:5432/?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'.
+Signals: SIGHUP reloads the rules (an invalid version is refused and the old rules stay) and the TLS
+certificates, and reopens the audit file after log rotation; SIGINT/SIGTERM drain: /readyz fails, idle sessions
+get 57P01, held statements are withdrawn, running ones get shutdown_grace (30s) before they are cancelled upstream.`,
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfig(flags);
       const logger = createLogger({ level: config.log.level, ...(config.log.pretty === undefined ? {} : { pretty: config.log.pretty }) });
       const app = await startApp({ config, logger });
       process.on('SIGHUP', () => {
-        logger.info('SIGHUP: reloading rules and reopening the audit file');
+        logger.info('SIGHUP: reloading rules and TLS certificates, reopening the audit file');
         app.reloadRules();
+        app.reloadTls();
         app.reopenAudit().catch((err: unknown) => logger.error({ err }, 'audit file could not be reopened'));
       });
       let stopping = false;

@@ -25,7 +25,8 @@ export class VerdictCache {
     if (ruleSet !== this.#ruleSet) this.clear(ruleSet);
     let actorKey = this.#actorKeys.get(actor);
     if (actorKey === undefined) {
-      actorKey = `${actor.user}\u0000${actor.application}\u0000${actor.address}`;
+      // Everything a rule can match on is in the key: two actors differing only in identity, groups or auth never share a verdict.
+      actorKey = `${actor.user}\u0000${actor.application}\u0000${actor.address}\u0000${actor.identity ?? ''}\u0000${actor.auth ?? ''}\u0000${(actor.groups ?? []).join('\u0001')}`;
       this.#actorKeys.set(actor, actorKey);
     }
     let byDatabase = this.#byFacts.get(facts);

@@ -81,6 +81,9 @@ export function ruleVerdicts(id: string, action: Action, message: string | null,
   if (m.actor?.user) others.push(`actor.user ${m.actor.user.join('|')}`);
   if (m.actor?.application) others.push(`actor.application ${m.actor.application.join('|')}`);
   if (m.actor?.address) others.push(`actor.address ${m.actor.address.join('|')}`);
+  if (m.actor?.identity) others.push(`actor.identity ${m.actor.identity.join('|')}`);
+  if (m.actor?.groups) others.push(`actor.groups ${m.actor.groups.join('|')}`);
+  if (m.actor?.auth) others.push(`actor.auth ${m.actor.auth.join('|')}`);
   if (m.time) others.push('time window');
   return CATEGORIES.map((category) => {
     const parts = m.category ? [`category ${category}`, ...others] : others;

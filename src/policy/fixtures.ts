@@ -14,7 +14,7 @@ import type { RuleSet } from './evaluate.js';
 import { loadRules } from './load.js';
 import { ACTIONS } from './schema.js';
 import { positionOf, readYaml, validateYaml } from './yaml-source.js';
-import type { Action, Actor, Verdict } from './verdict.js';
+import { AUTH_METHODS, type Action, type Actor, type Verdict } from './verdict.js';
 
 export const FIXTURE_FILE = /\.test\.ya?ml$/i;
 /** Same default as config limits.max_rows. */
@@ -24,6 +24,9 @@ const actorSchema = z.strictObject({
   user: z.string().optional(),
   application: z.string().optional(),
   address: z.string().refine((a) => isIP(a) !== 0 || a === '', "expected an IP address such as 127.0.0.1 ('' for a Unix socket)").optional(),
+  identity: z.string().optional(),
+  groups: z.array(z.string()).optional(),
+  auth: z.enum(AUTH_METHODS).optional(),
 });
 
 const when = z.union([z.string(), z.date()]).transform((v, ctx) => {

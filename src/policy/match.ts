@@ -41,6 +41,11 @@ export interface CompiledMatch {
   readonly user: Test | null;
   readonly application: Test | null;
   readonly address: AddressMatcher | null;
+  /** Authenticated identity (falls back to user in passthrough mode). */
+  readonly identity: Test | null;
+  /** Any of the actor's groups matches. */
+  readonly groups: Test | null;
+  readonly auth: ReadonlySet<string> | null;
   readonly time: readonly TimeWindow[] | null;
   readonly not: readonly CompiledMatch[] | null;
   /** True when this clause or an exception looks at the clock: verdicts that consulted it are not cached. */
@@ -80,6 +85,9 @@ export function compileMatch(input: MatchInput): CompiledMatch {
     user: globs(input.actor?.user, false),
     application: globs(input.actor?.application, false),
     address: input.actor?.address ? compileAddresses(input.actor.address) : null,
+    identity: globs(input.actor?.identity, false),
+    groups: globs(input.actor?.groups, false),
+    auth: input.actor?.auth ? new Set(input.actor.auth) : null,
     time: input.time?.map(compileTimeWindow) ?? null,
     not,
     isTimeDependent: input.time !== undefined || (not?.some((m) => m.isTimeDependent) ?? false),
@@ -125,6 +133,12 @@ function anyColumnMatches(test: Test, columns: readonly string[]): boolean {
   return false;
 }
 
+function anyGroupMatches(test: Test, groups: readonly string[] | undefined): boolean {
+  if (!groups) return false;
+  for (let i = 0; i < groups.length; i++) if (test(groups[i]!)) return true;
+  return false;
+}
+
 /** All present keys must match (lists: any value), and no `not` clause may match. Cheapest tests first. */
 export function testMatch(m: CompiledMatch, stmt: StatementFacts, stmtCategories: number, actor: Actor, session: SessionInfo, probe: MatchProbe): boolean {
   if (m.categories !== 0 && (m.categories & stmtCategories) === 0) return false;
@@ -134,6 +148,9 @@ export function testMatch(m: CompiledMatch, stmt: StatementFacts, stmtCategories
   if (m.application !== null && !m.application(actor.application)) return false;
   if (m.database !== null && !m.database(session.database)) return false;
   if (m.address !== null && !m.address.matches(actor.address)) return false;
+  if (m.identity !== null && !m.identity(actor.identity ?? actor.user)) return false;
+  if (m.groups !== null && !anyGroupMatches(m.groups, actor.groups)) return false;
+  if (m.auth !== null && !m.auth.has(actor.auth ?? 'passthrough')) return false;
   // After the actor tests: a statement's fingerprint is computed on first read (sql/statement-record.ts).
   if (m.fingerprints !== null && !m.fingerprints.has(stmt.fingerprint)) return false;
   if (m.tables !== null && !anyNameMatches(m.tables, stmt.tables)) return false;

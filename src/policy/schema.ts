@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CATEGORIES } from '../sql/types.js';
+import { AUTH_METHODS, type AuthMethod } from './verdict.js';
 import { parseDuration } from '../units.js';
 import { KIND_ALIASES, NODE_KINDS, resolveKind } from './kinds.js';
 import { didYouMean, listWords } from './suggest.js';
@@ -110,6 +111,9 @@ const actorMatch = strict('match.actor', {
   user: list(glob).optional(),
   application: list(glob).optional(),
   address: list(cidr).optional(),
+  identity: list(glob).optional(),
+  groups: list(glob).optional(),
+  auth: list(oneOf('authentication method', AUTH_METHODS)).optional(),
 });
 
 const matchShape = {
@@ -140,7 +144,8 @@ export interface MatchInput {
   bounded?: boolean;
   /** Statement fingerprints (lowercase hex), compared with each statement's own fingerprint. */
   fingerprint?: string[];
-  actor?: { user?: string[]; application?: string[]; address?: string[] };
+  actor?: { user?: string[]; application?: string[]; address?: string[]; identity?: string[]; groups?: string[]; auth?: AuthMethod[] };
+
   time?: { days?: string[]; from: string; to: string; zone: string }[];
   not?: MatchInput[];
 }

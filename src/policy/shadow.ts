@@ -38,7 +38,10 @@ export function covers(a: MatchInput, b: MatchInput): boolean {
     subset(b.database, a.database, true) &&
     subset(b.actor?.user, a.actor?.user, true) &&
     subset(b.actor?.application, a.actor?.application, true) &&
-    subset(b.actor?.address, a.actor?.address, false)
+    subset(b.actor?.address, a.actor?.address, false) &&
+    subset(b.actor?.identity, a.actor?.identity, true) &&
+    subset(b.actor?.groups, a.actor?.groups, true) &&
+    subset(b.actor?.auth, a.actor?.auth, false)
   );
 }
 

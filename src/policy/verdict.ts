@@ -1,6 +1,9 @@
 // Verdict, Actor and review types shared by policy (produces them), proxy and approvals (consume them).
 
 export type Action = 'allow' | 'deny' | 'review';
+/** How the requester proved who it is: relayed to the upstream (passthrough) or terminated by pgwarden. */
+export const AUTH_METHODS = ['passthrough', 'scram', 'oidc', 'cert'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
 /** How a rule takes part: `enforce` decides; `shadow` is evaluated and recorded, never enforced. */
 export type RuleMode = 'enforce' | 'shadow';
 export type ApprovalScope = 'once' | 'fingerprint';
@@ -15,6 +18,12 @@ export interface Actor {
   readonly address: string;
   /** The agent's human owner, where known (never may approve the agent's requests). */
   readonly owner?: string;
+  /** The authenticated identity (SCRAM name, OIDC claim, client certificate); the user name in passthrough mode. */
+  readonly identity?: string;
+  /** Groups of the identity (config and token claims). */
+  readonly groups?: readonly string[];
+  /** How the identity was established. Absent = passthrough. */
+  readonly auth?: AuthMethod;
 }
 
 /** Session facts a rule may match on besides the statement. */

@@ -18,3 +18,13 @@ export function withoutChannelBinding(msg: Buffer): Buffer | null {
   body.copy(out, 9);
   return out;
 }
+
+/**
+ * True for a SASLInitialResponse whose GS2 flag is 'y': the client could bind to its TLS connection but was shown no
+ * -PLUS. Relayed to a server that offered -PLUS, it is refused as a downgrade (RFC 5802 §6) — with a message that
+ * blames the client. pgwarden refuses it first, saying what to change.
+ */
+export function saysClientCouldBind(frame: Buffer): boolean {
+  const nul = frame.indexOf(0, 5);
+  return nul > 5 && frame.length >= nul + 7 && frame[nul + 5] === 0x79 /* y */ && frame[nul + 6] === 0x2c /* , */;
+}

@@ -23,6 +23,9 @@ export const CloseReason = {
   protocolViolation: 'protocol_violation',
   startupTimeout: 'startup_timeout',
   authFailed: 'auth_failed',
+  /** Plaintext StartupMessage while tls.required is on. */
+  tlsRequired: 'tls_required',
+  tlsHandshakeFailed: 'tls_handshake_failed',
   cancelRequest: 'cancel_request',
   tooManyConnections: 'too_many_connections',
   /** Refused at accept: too many connections still in their handshake (limits.max_preauth_connections). */

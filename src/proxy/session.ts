@@ -2,17 +2,21 @@
 // the pipeline. Owns both sockets; every close has a CloseReason.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ConnectionLimitError, ShuttingDown, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
+import { AuthError, ShuttingDown, InternalError, PgwardenError, ProtocolError, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TextFacts } from '../sql/types.js';
 import type { Actor } from '../policy/verdict.js';
 import { BackendCode, FrontendCode, type TxStatus } from './codes.js';
-import { withoutChannelBinding } from './auth-relay.js';
+import { saysClientCouldBind, withoutChannelBinding } from './auth-relay.js';
 import { writePieces } from './socket-writer.js';
-import { backendKeyData, negotiateProtocolVersion, toErrorResponse } from './backend.js';
+import { backendKeyData, toErrorResponse } from './backend.js';
 import { Framer } from './framer.js';
-import { encodeCancel, encodeStartup, isReplication, readStartupPacket, type StartupPacket } from './startup.js';
-import { connectUpstream, sendOneShot, type UpstreamTarget } from './upstream.js';
+import { encodeCancel, isReplication } from './startup.js';
+import { sendOneShot, type UpstreamTarget } from './upstream.js';
+import type { StartupMessage } from './startup-phase.js';
+import type { Login } from './auth/login.js';
+import type { IdentityConnections } from './auth/throttle.js';
+import { clientApplicationName, IdentitySlot, openSessionUpstream, sessionActor, type IdentityFacts } from './session-upstream.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { BackendRelay, type InspectResult } from './relay.js';
 import { Pipeline } from './pipeline.js';
@@ -36,16 +40,12 @@ export interface SessionDeps {
   /** Current gate (read on every statement, so a rules reload takes effect at once). */
   gate(): Gate;
   readonly cancelKeys: CancelKeys;
-  /** A CancelRequest whose key this instance does not hold: pass it to the instance that minted it (app wires Redis). */
-  forwardCancel?(pid: number, secret: number): void;
-  /** The agent's human owner for a user name (config `identities`), who may never approve its requests. */
-  ownerOf?(user: string): string | undefined;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   functionCallFacts?(oid: number): TextFacts;
-  /** True when authenticated connections are at the client limit: this one is refused after its StartupMessage. */
-  isOverLimit(): boolean;
-  readonly maxClients: number;
+  /** Owner, groups and connection limit of identities (config `identities`, `auth`). */
+  readonly identities?: IdentityFacts;
+  readonly identityConnections?: IdentityConnections;
   /** The session finished authentication (it leaves the pre-authentication count). */
   onAuthenticated(session: Session): void;
   onClose(session: Session, reason: CloseReason): void;
@@ -63,7 +63,6 @@ export class Session {
   /** client_encoding / server_encoding / standard_conforming_strings as the server reports them (ParameterStatus). */
   readonly lexer = new LexerState();
   private upstream: net.Socket | null = null;
-  private startupBuf: Buffer = Buffer.alloc(0);
   /** Client bytes that arrive while the upstream connection is being opened (pipelined password messages). */
   private readonly early: Buffer[] = [];
   private earlyBytes = 0;
@@ -78,13 +77,22 @@ export class Session {
   private draining = false;
   /** The server refused authentication (its ErrorResponse was relayed): the close that follows is auth_failed. */
   private authRejected = false;
+  /** Set when pgwarden authenticated the client itself (null: passthrough). */
+  private login: Login | null = null;
+  /** The upstream offered SCRAM-SHA-256-PLUS and the client was shown the offer without it (passthrough). */
+  private bindingStripped = false;
+  /** This session's place in its identity's connection limit. */
+  private readonly slot: IdentitySlot;
 
   constructor(
     private readonly client: net.Socket,
     private readonly deps: SessionDeps,
     id: string,
+    /** When the client connected (the startup phase before this session counts). */
+    readonly openedAt = Date.now(),
   ) {
     this.id = id;
+    this.slot = new IdentitySlot(deps.identityConnections, deps.identities);
     this.framer = new Framer(deps.options.maxStartupMessageSize);
     this.relay = new BackendRelay(
       { header: (code, length) => this.onBackendHeader(code, length), inspect: (code, msg) => this.inspectBackend(code, msg) },
@@ -128,8 +136,7 @@ export class Session {
 
   private onClientData(chunk: Buffer): void {
     try {
-      if (this.state === SessionState.startup) return this.onStartupData(chunk);
-      if (this.state === SessionState.connecting) {
+      if (this.state === SessionState.startup || this.state === SessionState.connecting) {
         // Kept as a list (joined once) and bounded like any message: a client cannot stream into this buffer.
         this.earlyBytes += chunk.length;
         if (this.earlyBytes > this.deps.options.maxStartupMessageSize) throw ProtocolError.malformed('more data than a password message before the server answered the startup');
@@ -158,8 +165,9 @@ export class Session {
     }
     for (let frame = this.framer.next(); frame; frame = this.framer.next()) {
       if (this.state === SessionState.authenticating) {
-        // Only password / SASL messages are valid before authentication completes.
-        if (frame.code !== 0x70) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
+        // Only password / SASL messages are valid before authentication completes, and none once pgwarden authenticated.
+        if (frame.code !== 0x70 || this.login) throw ProtocolError.unexpected(`message '${String.fromCharCode(frame.code)}' before authentication completed`);
+        if (this.bindingStripped && saysClientCouldBind(frame.bytes)) throw AuthError.channelBindingThroughProxy();
         this.upOut.push(frame.bytes);
         continue;
       }
@@ -197,31 +205,10 @@ export class Session {
 
   // ── startup ──────────────────────────────────────────────────────────────────────────────────────────
 
-  private onStartupData(chunk: Buffer): void {
-    this.startupBuf = this.startupBuf.length ? Buffer.concat([this.startupBuf, chunk]) : chunk;
-    for (;;) {
-      const read = readStartupPacket(this.startupBuf, this.deps.options.maxStartupMessageSize);
-      if (!read) return;
-      const rest = this.startupBuf.subarray(read.length);
-      this.startupBuf = rest;
-      const packet = read.packet;
-      if (packet.type === 'ssl' || packet.type === 'gssenc') {
-        // Bytes sent after SSLRequest but before our answer would be read as TLS or as plaintext by mistake.
-        if (rest.length > 0) throw ProtocolError.malformed(`data received after ${packet.type === 'ssl' ? 'SSLRequest' : 'GSSENCRequest'} before its answer`);
-        this.client.write(Buffer.from('N'));
-        continue;
-      }
-      if (packet.type === 'cancel') return this.onCancelRequest(packet);
-      void this.onStartupMessage(packet, rest);
-      return;
-    }
-  }
-
-  private onCancelRequest(packet: Extract<StartupPacket, { type: 'cancel' }>): void {
-    const target = this.deps.cancelKeys.lookup(packet.pid, packet.secret);
-    if (target) target.cancel();
-    else this.deps.forwardCancel?.(packet.pid, packet.secret);
-    this.close(CloseReason.cancelRequest);
+  /** Starts the session with the StartupMessage the startup phase read, and the Login when pgwarden authenticated the client. */
+  start(packet: StartupMessage, rest: Buffer, login: Login | null): void {
+    this.login = login;
+    void this.onStartupMessage(packet, rest);
   }
 
   /** CancelRequest aimed at this session: withdraw a held statement, or pass the cancel to the upstream backend. */
@@ -230,34 +217,28 @@ export class Session {
     if (this.upstreamKey) void sendOneShot(this.deps.options.upstream, encodeCancel(this.upstreamKey.pid, this.upstreamKey.secret), 5000);
   }
 
-  private async onStartupMessage(packet: Extract<StartupPacket, { type: 'startup' }>, rest: Buffer): Promise<void> {
-    if (this.deps.isOverLimit()) return this.fatal(new ConnectionLimitError(this.deps.maxClients), CloseReason.tooManyConnections);
+  private async onStartupMessage(packet: StartupMessage, rest: Buffer): Promise<void> {
     if (isReplication(packet.params)) return this.fatal(ProtocolError.replicationRefused());
     const params = new Map<string, string>();
-    const unrecognized: string[] = [];
-    for (const [k, v] of packet.params) {
-      if (k.startsWith('_pq_.')) unrecognized.push(k);
-      else params.set(k, v);
-    }
-    // A newer minor version or protocol options: tell the client what we speak (3.0), as PostgreSQL does.
-    if (packet.minor > 0 || unrecognized.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognized));
-    this.actor = { user: params.get('user') ?? '', application: params.get('application_name') ?? '', address: this.client.remoteAddress ?? '' };
-    const owner = this.deps.ownerOf?.(this.actor.user);
-    if (owner) this.actor = { ...this.actor, owner };
-    this.database = params.get('database') ?? this.actor.user;
+    // Protocol options (_pq_.*) were answered with NegotiateProtocolVersion by the startup phase and go no further.
+    for (const [k, v] of packet.params) if (!k.startsWith('_pq_.')) params.set(k, v);
+    this.actor = sessionActor(params, this.login, this.deps.identities, this.client.remoteAddress ?? '');
+    this.database = params.get('database') ?? params.get('user') ?? '';
+    const overIdentityLimit = this.login ? this.slot.take(this.login.identity) : null;
+    if (overIdentityLimit) return this.fatal(overIdentityLimit, CloseReason.tooManyConnections);
     this.state = SessionState.connecting;
-    this.startupBuf = Buffer.alloc(0);
     if (rest.length > 0) this.onClientData(rest);
     const refused = await judgeStartupSettings(params, { gate: this.deps.gate(), actor: this.actor, database: this.database, connectionId: this.id }).catch((err: unknown) => err);
     if (refused !== null) return this.fatal(refused);
     if ((this.state as SessionState) === SessionState.closed) return;
     const started = process.hrtime.bigint();
     let upstream: net.Socket;
+    let first: Buffer;
     try {
-      upstream = await connectUpstream(this.deps.options.upstream, this.deps.options.connectTimeoutMs);
+      ({ socket: upstream, first } = await openSessionUpstream(this.deps.options.upstream, params, this.login, this.deps.options.connectTimeoutMs, { logger: this.deps.logger, connectionId: this.id }));
     } catch (err) {
       if (err instanceof UpstreamError) this.deps.metrics?.upstreamConnectErrors.inc({ code: /\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'error' });
-      return this.fatal(err, CloseReason.upstreamUnavailable);
+      return this.fatal(err, err instanceof AuthError ? CloseReason.authFailed : CloseReason.upstreamUnavailable);
     }
     this.deps.metrics?.upstreamConnectSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if ((this.state as SessionState) === SessionState.closed) {
@@ -278,7 +259,8 @@ export class Session {
     upstream.on('error', () => this.onUpstreamGone());
     upstream.on('close', () => this.onUpstreamGone());
     this.state = SessionState.authenticating;
-    upstream.write(encodeStartup(params));
+    this.relay.push(first);
+    upstream.resume();
     const early = Buffer.concat(this.early.splice(0));
     this.earlyBytes = 0;
     if (early.length > 0) this.onClientData(early);
@@ -319,7 +301,9 @@ export class Session {
       case BackendCode.ReadyForQuery: {
         this.txStatus = String.fromCharCode(msg[5]!) as TxStatus;
         if (this.state === SessionState.authenticating) {
-          this.onAuthenticated();
+          const refused = this.onAuthenticated();
+          // Over its identity's limit: the client gets FATAL 53300 in place of ReadyForQuery, and the connection ends.
+          if (refused) return (setImmediate(() => this.close(CloseReason.tooManyConnections)), toErrorResponse(refused));
           return 'pass';
         }
         return this.attribute(code, msg.length, msg);
@@ -329,7 +313,7 @@ export class Session {
         const nameEnd = body.indexOf(0);
         const name = body.toString('utf8', 0, nameEnd);
         const value = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
-        if (name === 'application_name') this.actor = { ...this.actor, application: value };
+        if (name === 'application_name') this.actor = { ...this.actor, application: clientApplicationName(value, this.login) };
         else this.lexer.update(name, value);
         return 'pass';
       }
@@ -340,8 +324,11 @@ export class Session {
         }
         return this.attribute(code, msg.length, msg);
       }
-      case BackendCode.Authentication:
-        return withoutChannelBinding(msg) ?? 'pass';
+      case BackendCode.Authentication: {
+        const stripped = withoutChannelBinding(msg);
+        this.bindingStripped ||= stripped !== null;
+        return stripped ?? 'pass';
+      }
       case BackendCode.BackendKeyData: {
         this.upstreamKey = { pid: msg.readInt32BE(5), secret: msg.readInt32BE(9) };
         this.clientKey = this.deps.cancelKeys.register(this);
@@ -355,13 +342,18 @@ export class Session {
     }
   }
 
-  private onAuthenticated(): void {
+  /** The first ReadyForQuery. Returns an error when the passthrough identity is over its connection limit. */
+  private onAuthenticated(): PgwardenError | null {
     this.state = SessionState.ready;
     this.deps.onAuthenticated(this);
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.startupTimer = null;
     this.framer.setLimit(this.deps.options.maxMessageSize);
-    this.deps.logger.debug({ conn: this.id, user: this.actor.user, database: this.database, application: this.actor.application }, 'client authenticated');
+    this.deps.logger.debug({ conn: this.id, user: this.actor.user, identity: this.actor.identity, auth: this.actor.auth, database: this.database, application: this.actor.application }, 'client authenticated');
+    if (this.login) return null;
+    this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'success' });
+    // Passthrough names are counted once the server accepted them: an unauthenticated client cannot use up another's quota.
+    return this.slot.take(this.actor.user);
   }
 
   private writeClient(pieces: Buffer[]): void {
@@ -371,11 +363,9 @@ export class Session {
 
   private onUpstreamGone(): void {
     if (this.state === SessionState.closed) return;
+    if (this.authRejected && !this.login && this.state === SessionState.authenticating) this.deps.metrics?.authentications.inc({ method: 'passthrough', outcome: 'failure' });
     this.close(this.authRejected ? CloseReason.authFailed : CloseReason.upstreamClosed);
   }
-
-  /** When the client connected (ms since the epoch): how long a handshake has taken. */
-  readonly openedAt = Date.now();
 
   /** No StartupMessage yet (nor SSLRequest answered into one): a silent socket, first to make room when slots run out. */
   get isSilent(): boolean {
@@ -419,7 +409,7 @@ export class Session {
       this.deps.logger.error({ conn: this.id, ref, err }, 'internal error; closing connection');
       error = new InternalError(ref, true, err);
     }
-    const closeReason = reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : CloseReason.internalError);
+    const closeReason = reason ?? (error instanceof ProtocolError ? CloseReason.protocolViolation : error instanceof AuthError ? CloseReason.authFailed : CloseReason.internalError);
     if (!this.client.destroyed) {
       this.client.end(toErrorResponse(error));
     }
@@ -432,6 +422,7 @@ export class Session {
     if (this.startupTimer) clearTimeout(this.startupTimer);
     this.pipeline.clientGone();
     if (this.clientKey) this.deps.cancelKeys.unregister(this.clientKey.pid, this.clientKey.secret);
+    this.slot.release();
     const up = this.upstream;
     if (up && !up.destroyed) {
       // Terminate lets the server end the backend at once instead of noticing a dead socket later.

@@ -27,8 +27,16 @@ export const APP_TOKENS = {
 } as const;
 export const ROLE_PASSWORDS = ['md5-secret-Pw1', 'scram-secret-Pw2', 'clear-secret-Pw3'] as const;
 
+/** Identity tests: passwords of the TLS-only upstream's roles (held by pgwarden, never by agents) and of agent identities. */
+export const IDENTITY_SECRETS = {
+  upstreamApp: 'upstream-app-rw-Pw-5e1f',
+  upstreamAgent: 'upstream-agent7-Pw-9c2d',
+  upstreamMd5: 'upstream-md5-Pw-77aa',
+  agentScram: 'agent-scram-Pw-3b8e',
+} as const;
+
 /** Every value above: the strings that must never appear in a log line, error message or audit record. */
-export const ALL_TEST_SECRETS: readonly string[] = [...Object.values(TEST_SECRETS), ...Object.values(APP_TOKENS), ...ROLE_PASSWORDS];
+export const ALL_TEST_SECRETS: readonly string[] = [...Object.values(TEST_SECRETS), ...Object.values(APP_TOKENS), ...ROLE_PASSWORDS, ...Object.values(IDENTITY_SECRETS)];
 
 /** The first secret found in `text`, or null. */
 export function findSecret(text: string): string | null {

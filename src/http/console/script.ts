@@ -165,7 +165,7 @@ function renderCard(r) {
   ]);
   const facts = el('dl', { class: 'facts' });
   const fact = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.append(el('dt', { text: k }), el('dd', {}, v instanceof Node ? v : el('span', { text: v }))); };
-  fact('Requested by', el('span', {}, [el('strong', { text: actor.user || '?' }), actor.owner ? el('span', { class: 'small', text: '  (owner ' + actor.owner + ')' }) : null]));
+  fact('Requested by', el('span', {}, [el('strong', { text: actor.identity || actor.user || '?' }), actor.owner ? el('span', { class: 'small', text: ', owned by ' + actor.owner }) : null, actor.auth && actor.auth !== 'passthrough' ? el('span', { class: 'small', text: '  (' + actor.auth + (actor.groups && actor.groups.length ? '; groups ' + actor.groups.join(', ') : '') + ')' }) : null]));
   fact('Application', actor.application || '(none)');
   fact('Client address', el('span', { class: 'mono', text: actor.address || '?' }));
   fact('Database', el('span', { class: 'mono', text: r.database }));
@@ -204,7 +204,7 @@ function updateVotes(card, r) {
 function renderDecide(r) {
   const me = (state.identity || '').toLowerCase();
   const actor = r.actor || {};
-  const mine = me === String(actor.user || '').toLowerCase() || (actor.owner && me === actor.owner.toLowerCase());
+  const mine = me === String(actor.user || '').toLowerCase() || me === String(actor.identity || '').toLowerCase() || (actor.owner && me === actor.owner.toLowerCase());
   const listed = !r.approvers || r.approvers.length === 0 || r.approvers.some((a) => a.toLowerCase() === me);
   const reason = el('textarea', { placeholder: 'Reason (shown to the agent and kept in the audit log)', 'aria-label': 'Reason', maxlength: 2000 });
   const error = el('p', { class: 'error', role: 'alert', hidden: true });
@@ -250,7 +250,7 @@ function renderRecent(final) {
     return el('tr', { 'data-id': r.id, 'data-testid': 'recent-decision' }, [
       el('td', {}, el('span', { class: 'chip status-' + r.status, text: r.status })),
       el('td', { class: 'stmt' }, [el('code', { text: r.sql, title: r.sql }), el('span', { class: 'small mono', text: r.id })]),
-      el('td', { text: (r.actor && r.actor.user) || '' }),
+      el('td', { text: (r.actor && (r.actor.identity || r.actor.user)) || '' }),
       el('td', {}, [el('div', { text: by }), why ? el('div', { class: 'small', text: '“' + why + '”' }) : null]),
       el('td', { class: 'small', text: formatTime(r.decided_at || r.created_at) }),
     ]);

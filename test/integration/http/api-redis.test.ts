@@ -54,7 +54,7 @@ describe('approvals API on the Redis store', () => {
     const list = await fetch(`${b.url}/api/approvals?status=pending`, { headers: { Authorization: `Bearer ${TOKENS['bob@example.com']}` } });
     expect(list.status).toBe(200);
     const body = (await list.json()) as { approvals: { id: string; actor: unknown }[] };
-    expect(body.approvals.find((x) => x.id === req.id)?.actor).toEqual({ user: 'agent_reporting', application: 'claude-code', address: '10.20.4.17', owner: null });
+    expect(body.approvals.find((x) => x.id === req.id)?.actor).toEqual({ user: 'agent_reporting', application: 'claude-code', address: '10.20.4.17', owner: null, identity: 'agent_reporting', groups: [], auth: 'passthrough' });
 
     const res = await decide(b, req.id, 'bob@example.com', { decision: 'approve', reason: 'looks fine' });
     expect(res.status).toBe(200);

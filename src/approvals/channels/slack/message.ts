@@ -1,6 +1,7 @@
 // The Slack message for an approval request (Block Kit): the same content as the Teams card, every field within Slack's limits, Approve / Deny while pending, the outcome once final.
 import { formatDuration } from '../../../units.js';
 import { approvalUrl } from '../../notice.js';
+import { describeAuth, describeRequester } from '../../identity.js';
 import type { ApprovalRequest } from '../../request.js';
 import { button, context, fieldTable, header, SlackLimit, type Block } from './blocks.js';
 import { cutWithNote, escapeMrkdwn, listWithin, slackDate } from './mrkdwn.js';
@@ -95,7 +96,8 @@ export function outcomeHeadline(request: ApprovalRequest): string {
 function whoBlocks(request: ApprovalRequest): Block[] {
   const { actor } = request;
   return fieldTable([
-    ['User', actor.user, MessageBudget.shortValue],
+    ['User', describeRequester(actor), MessageBudget.shortValue],
+    ...(describeAuth(actor) ? ([['Authenticated by', describeAuth(actor)!, MessageBudget.shortValue]] as const) : []),
     ['Application', actor.application || '(none)', MessageBudget.shortValue],
     ['Client address', actor.address, MessageBudget.shortValue],
     ...(actor.owner ? ([['Owner', actor.owner, MessageBudget.shortValue]] as const) : []),

@@ -5,6 +5,7 @@ import { formatDuration } from '../../../units.js';
 import { approvalUrl } from '../../notice.js';
 import { cardTime, cutToJsonBytes, fitList, fitText, formatUtc, jsonBytes, preserveWhitespace } from './text.js';
 import { truncationNote } from '../../stored-text.js';
+import { describeAuth, describeRequester } from '../../identity.js';
 
 /**
  * Verbs of every Action.Execute on our cards. Teams only delivers an `adaptiveCard/action` invoke for an
@@ -177,7 +178,8 @@ function sections(request: ApprovalRequest, headerStyle: string, headerText: str
   const actor = request.actor;
   const who: Element[] = [
     heading('Who'),
-    field('User', actor.user),
+    field('User', describeRequester(actor)),
+    ...(describeAuth(actor) ? [field('Authenticated by', describeAuth(actor)!)] : []),
     field('Application', actor.application || '(none)'),
     field('Client address', actor.address),
     ...(actor.owner ? [field('Owner', actor.owner)] : []),
