@@ -54,6 +54,8 @@ export interface AuditEvent {
   readonly reason?: string;
   readonly via?: string;
   readonly connection_id?: string;
+  /** `startup`: a startup parameter (or `options` switch) judged as the equivalent SET before the connection opened. */
+  readonly source?: 'startup';
   /** When the request was created / expires / was decided (ISO 8601), for approval events. */
   readonly created_at?: string;
   readonly expires_at?: string;
@@ -161,6 +163,7 @@ const LATER_KEYS = [
   'normalized_sha256',
   'shadow',
   'side_file',
+  'source',
   'sql_bytes',
   'sql_sha256',
 ] as const;

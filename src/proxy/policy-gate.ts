@@ -74,6 +74,8 @@ export function createPolicyGate(deps: PolicyGateDeps): Gate {
       reason: verdict.reason,
       connection_id: ctx.connectionId,
       action: verdict.action,
+      // A startup parameter judged as the equivalent SET: say so, since no client sent that text.
+      ...(ctx.source === 'startup' ? { source: 'startup' as const } : {}),
       ...(verdict.shadow ? { shadow: shadowOf(verdict.shadow) } : {}),
       ...extra,
     };

@@ -173,7 +173,7 @@ describe('the image built from docker/Dockerfile, started as compose starts it',
     const body = (await ready.json()) as { status: string; checks: Record<string, string> };
     expect(ready.status, JSON.stringify(body)).toBe(200);
     expect(body.status).toBe('ready');
-    expect(Object.keys(body.checks).sort()).toEqual(['redis', 'rules', 'upstream']);
+    expect(Object.keys(body.checks).sort()).toEqual(['accepting', 'redis', 'rules', 'upstream']);
   });
 
   it("passes the image's own HEALTHCHECK command, which fails where nothing answers", async () => {

@@ -2,7 +2,7 @@
 // approvals decided over the HTTP API): reads, a write, a refused privileged call, DDL approved and denied, exports
 // approved and denied. A modified rule set must report exactly the verdicts that change — no more, no fewer.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -109,15 +109,23 @@ afterAll(async () => {
   await admin.end();
 });
 
+/** Records of startup parameters judged as SET statements (`source: startup`). */
+function startupRecords(file: string): number {
+  return readFileSync(file, 'utf8').trim().split('\n').filter((l) => (JSON.parse(l) as { source?: string }).source === 'startup').length;
+}
+
 describe('rules replay over a real session', () => {
   it('reports exactly the four changed verdicts, grouped by rule, with the human outcomes and approvals saved', async () => {
     const r = await cli(['replay', '--audit', auditFile, '--rules', join(dir, 'new-rules.yaml'), '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ statements: 8, rejudged: 8, unchanged: 4, changed: 4, rule_changed: 0 });
+    // Startup parameters are judged as SET statements and, with audit.reads all, recorded as reads: unchanged ones.
+    const startup = startupRecords(auditFile);
+    expect(startup).toBeGreaterThan(0);
+    expect(report).toMatchObject({ statements: 8 + startup, rejudged: 8 + startup, unchanged: 4 + startup, changed: 4, rule_changed: 0 });
     expect(report.not_rejudgeable.total).toBe(0);
-    expect(report.reads).toEqual({ recorded: 2, not_recorded: 0 });
+    expect(report.reads).toEqual({ recorded: 2 + startup, not_recorded: 0 });
     expect(report.transitions).toEqual({ 'allow→review': 1, 'review→deny': 2, 'review→allow': 1 });
     const byRule = report.by_rule.map((g: any) => ({ change: `${g.from}→${g.to}`, old: g.old_rule, now: g.new_rule, count: g.count, outcomes: g.outcomes, sql: g.examples.map((e: any) => e.sql) }));
     expect(byRule).toEqual(
@@ -137,7 +145,8 @@ describe('rules replay over a real session', () => {
 
   it('the rules that wrote the log replay to no change at all', async () => {
     const report = JSON.parse((await cli(['replay', '--audit', auditFile, '--rules', join(dir, 'old-rules.yaml'), '--json'])).stdout);
-    expect(report).toMatchObject({ rejudged: 8, unchanged: 8, changed: 0, rule_changed: 0 });
+    const startup = startupRecords(auditFile);
+    expect(report).toMatchObject({ rejudged: 8 + startup, unchanged: 8 + startup, changed: 0, rule_changed: 0 });
   });
 
   it('--fail-on denied-approved exits 1 and names the condition; a condition that does not hold exits 0', async () => {
@@ -152,13 +161,14 @@ describe('rules replay over a real session', () => {
 
   it('says how many reads it could not see when audit.reads left them out', async () => {
     const report = JSON.parse((await cli(['replay', '--audit', quietAuditFile, '--rules', join(dir, 'new-rules.yaml'), '--json'])).stdout);
-    expect(report.reads).toEqual({ recorded: 0, not_recorded: 3 });
+    // The three SELECTs and node-postgres's one startup setting (client_encoding, judged as a SET: a read).
+    expect(report.reads).toEqual({ recorded: 0, not_recorded: 4 });
     expect(report).toMatchObject({ statements: 1, changed: 1, transitions: { 'allow→review': 1 } });
   });
 
   it('reads several files as one log, and --since leaves older records out', async () => {
     const both = JSON.parse((await cli(['replay', '--audit', auditFile, quietAuditFile, '--rules', join(dir, 'new-rules.yaml'), '--json'])).stdout);
-    expect(both).toMatchObject({ statements: 9, changed: 5 });
+    expect(both).toMatchObject({ statements: 9 + startupRecords(auditFile) + startupRecords(quietAuditFile), changed: 5 });
     const future = JSON.parse((await cli(['replay', '--audit', auditFile, '--rules', join(dir, 'new-rules.yaml'), '--since', '2999-01-01T00:00:00Z', '--json'])).stdout);
     expect(future).toMatchObject({ statements: 0, changed: 0 });
   });
